@@ -1,0 +1,1 @@
+// HybsterClient module.

@@ -1,0 +1,1 @@
+// HybsterServices module.

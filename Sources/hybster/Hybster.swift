@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Hybster: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "hybster",
+    abstract: "Hybster: hybrid Byzantine fault-tolerant state-machine replication (EuroSys 2017).",
+    subcommands: []
+  )
+}
