@@ -23,6 +23,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
   ],
   targets: [
     // §5.1: the trusted subsystem. Depends on nothing of ours.
@@ -34,7 +35,11 @@ let package = Package(
     // §5.2: the pure protocol core. No I/O, no clocks, no threads, no randomness.
     .target(
       name: "HybsterCore",
-      dependencies: ["TrInX", .product(name: "Crypto", package: "swift-crypto")],
+      dependencies: [
+        "TrInX",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "DequeModule", package: "swift-collections"),
+      ],
       swiftSettings: strict
     ),
     // Replicated services (microbenchmark, key-value store).

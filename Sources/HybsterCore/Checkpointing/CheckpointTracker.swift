@@ -1,0 +1,40 @@
+/// Collects CHECKPOINT votes until f+1 match (§5.2.2). Holds votes only for
+/// checkpoint order numbers inside the window, at most n per order number.
+struct CheckpointTracker: Sendable {
+  /// Votes per checkpoint order number, by replica.
+  private(set) var votes: [OrderNumber: [ReplicaID: CheckpointMessage]] = [:]
+  /// The last stable checkpoint and its quorum certificate.
+  private(set) var stable: StableCheckpoint?
+
+  /// Records `message` (already verified) and returns the checkpoint it makes
+  /// stable, if any.
+  mutating func record(_ message: CheckpointMessage, quorum: Int) -> StableCheckpoint? {
+    if votes[message.order]?[message.replica] != nil { return nil }
+    votes[message.order, default: [:]][message.replica] = message
+    let matching = votes[message.order]!.values.filter { $0.stateDigest == message.stateDigest }
+    guard matching.count >= quorum else { return nil }
+    return StableCheckpoint(
+      order: message.order, stateDigest: message.stateDigest,
+      proof: matching.sorted { $0.replica < $1.replica })
+  }
+
+  /// Makes `checkpoint` the stable one and discards every vote at or below it.
+  mutating func stabilize(_ checkpoint: StableCheckpoint) {
+    stable = checkpoint
+    votes = votes.filter { $0.key > checkpoint.order }
+  }
+
+  /// The number of checkpoint order numbers with votes (bounded by W/K).
+  var trackedCount: Int { votes.count }
+}
+
+/// A checkpoint proven by f+1 matching CHECKPOINTs (§5.2.2): the quorum
+/// certificate a VIEW-CHANGE or a state transfer presents.
+public struct StableCheckpoint: Hashable, Sendable {
+  /// The order number the checkpoint was taken after.
+  public var order: OrderNumber
+  /// The agreed digest of service state and reply vector.
+  public var stateDigest: Digest
+  /// f+1 matching CHECKPOINT messages.
+  public var proof: [CheckpointMessage]
+}

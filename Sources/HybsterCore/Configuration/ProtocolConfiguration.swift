@@ -1,0 +1,108 @@
+import TrInX
+
+/// The protocol parameters every replica of a group must agree on (§5.2).
+///
+/// n = 2f+1 replicas tolerate f faults with quorums of q = f+1 (§5.2: 2q > n and
+/// n ≥ q + f).
+public struct ProtocolConfiguration: Hashable, Sendable, Codable {
+  /// The number of replicas, n ≥ 3 and odd.
+  public var replicaCount: Int
+  /// A checkpoint is taken every `checkpointInterval` order numbers, K (§5.2.2).
+  public var checkpointInterval: UInt64
+  /// The ordering window: a replica takes part only in instances o with
+  /// low < o ≤ low + windowSize, where low is its last stable checkpoint (§5.2.2).
+  public var windowSize: UInt64
+  /// The most requests one consensus instance orders (1 = batching off).
+  public var maxBatchSize: Int
+  /// The most instances a leader keeps proposed but not yet committed before it
+  /// waits and lets requests accumulate into larger batches.
+  public var maxInFlight: Int
+  /// The largest request operation, in bytes.
+  public var maxOperationSize: Int
+  /// The TrInX instance id of each replica's pillar, indexed by replica.
+  public var trinxInstances: [TrInXInstanceID]
+
+  /// Creates a configuration; call ``validate()`` before use.
+  public init(
+    replicaCount: Int, checkpointInterval: UInt64 = 128, windowSize: UInt64 = 512,
+    maxBatchSize: Int = 64, maxInFlight: Int = 4, maxOperationSize: Int = 1 << 20,
+    trinxInstances: [TrInXInstanceID]? = nil
+  ) {
+    self.replicaCount = replicaCount
+    self.checkpointInterval = checkpointInterval
+    self.windowSize = windowSize
+    self.maxBatchSize = maxBatchSize
+    self.maxInFlight = maxInFlight
+    self.maxOperationSize = maxOperationSize
+    self.trinxInstances = trinxInstances ?? (0..<replicaCount).map { TrInXInstanceID($0) }
+  }
+
+  /// The number of faults tolerated, f = ⌊(n−1)/2⌋.
+  public var faultsTolerated: Int { (replicaCount - 1) / 2 }
+
+  /// The quorum size, q = ⌈(n+1)/2⌉ = f+1 for n = 2f+1.
+  public var quorum: Int { replicaCount / 2 + 1 }
+
+  /// The leader of `view`: replica `v mod n` (§5.2.1).
+  public func leader(of view: View) -> ReplicaID {
+    ReplicaID(view % UInt64(replicaCount))
+  }
+
+  /// All replica ids.
+  public var replicas: Range<ReplicaID> { 0..<ReplicaID(replicaCount) }
+
+  /// Checks every parameter.
+  public func validate() throws(ConfigurationError) {
+    guard replicaCount >= 3 else { throw .tooFewReplicas(replicaCount) }
+    guard replicaCount % 2 == 1 else { throw .evenReplicaCount(replicaCount) }
+    guard replicaCount <= 255 else { throw .tooManyReplicas(replicaCount) }
+    guard checkpointInterval >= 1 else { throw .invalidCheckpointInterval(checkpointInterval) }
+    guard windowSize >= 2 * checkpointInterval, windowSize % checkpointInterval == 0 else {
+      throw .invalidWindow(windowSize: windowSize, checkpointInterval: checkpointInterval)
+    }
+    guard maxBatchSize >= 1, maxBatchSize <= 65_536 else { throw .invalidBatchSize(maxBatchSize) }
+    guard maxInFlight >= 1, UInt64(maxInFlight) <= windowSize else {
+      throw .invalidInFlight(maxInFlight)
+    }
+    guard maxOperationSize >= 0, maxOperationSize <= 16 << 20 else {
+      throw .invalidOperationSize(maxOperationSize)
+    }
+    guard trinxInstances.count == replicaCount else {
+      throw .trinxInstanceCount(expected: replicaCount, got: trinxInstances.count)
+    }
+    guard Set(trinxInstances).count == trinxInstances.count else {
+      throw .duplicateTrInXInstance
+    }
+  }
+}
+
+/// What is wrong with a configuration.
+public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+  case tooFewReplicas(Int)
+  case evenReplicaCount(Int)
+  case tooManyReplicas(Int)
+  case invalidCheckpointInterval(UInt64)
+  case invalidWindow(windowSize: UInt64, checkpointInterval: UInt64)
+  case invalidBatchSize(Int)
+  case invalidInFlight(Int)
+  case invalidOperationSize(Int)
+  case trinxInstanceCount(expected: Int, got: Int)
+  case duplicateTrInXInstance
+
+  public var description: String {
+    switch self {
+    case .tooFewReplicas(let n): "replica count \(n) is below 3 (n = 2f+1 with f ≥ 1)"
+    case .evenReplicaCount(let n): "replica count \(n) is even; Hybster needs n = 2f+1"
+    case .tooManyReplicas(let n): "replica count \(n) exceeds 255"
+    case .invalidCheckpointInterval(let k): "checkpoint interval \(k) must be at least 1"
+    case .invalidWindow(let w, let k):
+      "window size \(w) must be a multiple of the checkpoint interval \(k) and at least twice it"
+    case .invalidBatchSize(let b): "batch size \(b) must be between 1 and 65536"
+    case .invalidInFlight(let m):
+      "max in-flight instances \(m) must be between 1 and the window size"
+    case .invalidOperationSize(let s): "max operation size \(s) must be between 0 and 16 MiB"
+    case .trinxInstanceCount(let e, let g): "expected \(e) TrInX instance ids, got \(g)"
+    case .duplicateTrInXInstance: "TrInX instance ids must be unique"
+    }
+  }
+}

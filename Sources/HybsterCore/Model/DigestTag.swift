@@ -1,0 +1,12 @@
+/// Domain-separation tags: the first byte under every digest the protocol certifies
+/// or authenticates, so that no message can be passed off as one of another type.
+public enum DigestTag: UInt8, Sendable {
+  case request = 1
+  case batch = 2
+  case prepare = 3
+  case commit = 4
+  case checkpoint = 5
+  case reply = 6
+  case checkpointState = 7
+  case clientKey = 8
+}

@@ -1,0 +1,90 @@
+import TrInX
+
+/// Checkpointing and garbage collection (§5.2.2).
+extension OrderingPillar {
+  /// Whether `order` is a checkpoint order number.
+  func isCheckpointOrder(_ order: OrderNumber) -> Bool {
+    order % configuration.checkpointInterval == 0
+  }
+
+  /// The last stable checkpoint, if any.
+  public var stableCheckpoint: StableCheckpoint? { checkpoints.stable }
+
+  mutating func takeCheckpoint(
+    order: OrderNumber, stateDigest: Digest, into actions: inout [PillarAction]
+  ) {
+    guard order > lowWaterMark, order <= highWaterMark, isCheckpointOrder(order) else { return }
+    let certificate: Certificate
+    do {
+      certificate = try trinx.trustedMAC(
+        counter: CounterLayout.checkpoint,
+        message: CheckpointMessage.certifiedDigest(order: order, stateDigest: stateDigest))
+    } catch {
+      actions.append(.rejected(.trinxRefused("\(error)")))
+      return
+    }
+    let message = CheckpointMessage(
+      order: order, stateDigest: stateDigest, replica: replica, certificate: certificate)
+    actions.append(.broadcast(.checkpoint(message)))
+    recordCheckpoint(message, into: &actions)
+  }
+
+  mutating func receiveCheckpoint(
+    _ message: CheckpointMessage, from sender: ReplicaID, into actions: inout [PillarAction]
+  ) {
+    guard message.order > lowWaterMark else { return }  // already stable
+    guard message.order <= highWaterMark, isCheckpointOrder(message.order) else {
+      actions.append(
+        .rejected(
+          .outsideWindow(
+            message: "CHECKPOINT", order: message.order, low: lowWaterMark,
+            high: highWaterMark)))
+      return
+    }
+    guard configuration.replicas.contains(message.replica), message.replica != replica else {
+      actions.append(
+        .rejected(.senderMismatch(message: "CHECKPOINT", claimed: message.replica, sender: sender)))
+      return
+    }
+    guard isValidCheckpointCertificate(message) else {
+      actions.append(.rejected(.invalidCertificate(message: "CHECKPOINT", sender: sender)))
+      return
+    }
+    recordCheckpoint(message, into: &actions)
+  }
+
+  /// Whether `message` carries a trusted MAC of its replica's checkpoint counter.
+  func isValidCheckpointCertificate(_ message: CheckpointMessage) -> Bool {
+    let certificate = message.certificate
+    return certificate.issuer == configuration.trinxInstances[Int(message.replica)]
+      && certificate.counter == CounterLayout.checkpoint
+      && certificate.isTrustedMAC
+      && trinx.verify(
+        certificate,
+        message: CheckpointMessage.certifiedDigest(
+          order: message.order, stateDigest: message.stateDigest))
+  }
+
+  mutating func recordCheckpoint(_ message: CheckpointMessage, into actions: inout [PillarAction]) {
+    guard let stable = checkpoints.record(message, quorum: configuration.quorum) else { return }
+    let ownVote = checkpoints.votes[stable.order]?[replica]
+    checkpoints.stabilize(stable)
+    lowWaterMark = stable.order
+    slots = slots.filter { $0.key > stable.order }
+    actions.append(.checkpointStable(order: stable.order, stateDigest: stable.stateDigest))
+    if nextDelivery <= stable.order
+      || (ownVote != nil && ownVote!.stateDigest != stable.stateDigest)
+    {
+      actions.append(
+        .stateTransferNeeded(
+          order: stable.order, stateDigest: stable.stateDigest,
+          from: stable.proof.map(\.replica).filter { $0 != replica }))
+    }
+    if isLeader {
+      nextProposal = max(nextProposal, lowWaterMark + 1)
+      propose(force: false, into: &actions)
+    } else {
+      acknowledge(into: &actions)
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import TrInX
+
+/// The leader's side of ordering (§5.2.1): accept client requests, batch them and
+/// propose them with certified PREPAREs.
+extension OrderingPillar {
+  mutating func receiveRequest(
+    _ request: Request, forwarded: Bool, into actions: inout [PillarAction]
+  ) {
+    guard request.operation.count <= configuration.maxOperationSize else {
+      actions.append(.rejected(.operationTooLarge(size: request.operation.count)))
+      return
+    }
+    let ref = RequestRef(request)
+    if inFlightRequests.contains(ref) { return }
+    let digest = request.digest
+    guard keyring.verify(request, digest: digest, as: replica) else {
+      actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
+      return
+    }
+    guard isLeader else {
+      // A client that retransmits to all replicas reaches the leader through us.
+      if !forwarded { actions.append(.send(.forwardedRequest(request), to: leader)) }
+      return
+    }
+    guard pending.count < maxPendingRequests else { return }  // bounded: the client retries
+    pending.append((request, digest))
+    inFlightRequests.insert(ref)
+    propose(force: false, into: &actions)
+  }
+
+  /// Proposes pending requests while the window allows. A full batch is proposed at
+  /// once; a partial one only while fewer than `maxInFlight` instances are
+  /// undelivered, or when the batch timer fires (`force`).
+  mutating func propose(force: Bool, into actions: inout [PillarAction]) {
+    guard isLeader else { return }
+    while !pending.isEmpty, nextProposal <= highWaterMark {
+      let full = pending.count >= configuration.maxBatchSize
+      let inFlight = nextProposal - nextDelivery
+      guard full || force || inFlight < UInt64(configuration.maxInFlight) else { break }
+      let count = min(configuration.maxBatchSize, pending.count)
+      var requests: [Request] = []
+      var digests: [Digest] = []
+      requests.reserveCapacity(count)
+      digests.reserveCapacity(count)
+      for _ in 0..<count {
+        let (request, digest) = pending.removeFirst()
+        requests.append(request)
+        digests.append(digest)
+      }
+      guard sendPrepare(Batch(requests: requests), requestDigests: digests, into: &actions)
+      else { return }
+    }
+    if !pending.isEmpty, !batchTimerArmed {
+      batchTimerArmed = true
+      actions.append(.armBatchTimer)
+    }
+  }
+
+  /// Certifies and broadcasts the PREPARE for the next order number.
+  mutating func sendPrepare(
+    _ batch: Batch, requestDigests: [Digest], into actions: inout [PillarAction]
+  ) -> Bool {
+    let order = nextProposal
+    let batchDigest = Batch.digest(ofRequestDigests: requestDigests)
+    let certified = Prepare.certifiedDigest(view: view, order: order, batchDigest: batchDigest)
+    let certificate: Certificate
+    do {
+      certificate = try trinx.certifyIndependent(
+        counter: CounterLayout.ordering,
+        newValue: CounterLayout.flattened(view: view, order: order), message: certified)
+    } catch {
+      actions.append(.rejected(.trinxRefused("\(error)")))
+      return false
+    }
+    let prepare = Prepare(view: view, order: order, batch: batch, certificate: certificate)
+    slots[order] = Slot(prepare: prepare, batchDigest: batchDigest, requestDigests: requestDigests)
+    nextProposal = order + 1
+    actions.append(.broadcast(.prepare(prepare)))
+    return true
+  }
+}

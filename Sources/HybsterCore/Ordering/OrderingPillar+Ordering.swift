@@ -1,0 +1,158 @@
+import TrInX
+
+/// PREPARE and COMMIT handling and in-order delivery (§5.2.1).
+extension OrderingPillar {
+  mutating func receivePrepare(
+    _ prepare: Prepare, from sender: ReplicaID, into actions: inout [PillarAction]
+  ) {
+    guard prepare.view == view else {
+      actions.append(.rejected(.wrongView(message: "PREPARE", view: prepare.view, current: view)))
+      return
+    }
+    guard prepare.order > lowWaterMark else { return }  // stale: already checkpointed
+    guard prepare.order <= highWaterMark else {
+      actions.append(
+        .rejected(
+          .outsideWindow(
+            message: "PREPARE", order: prepare.order, low: lowWaterMark, high: highWaterMark)))
+      return
+    }
+    if let existing = slots[prepare.order]?.prepare {
+      // One valid PREPARE per (v, o) exists; anything else is forged.
+      if existing.certificate != prepare.certificate {
+        actions.append(.rejected(.conflictingPrepare(order: prepare.order)))
+      }
+      return
+    }
+    guard !isLeader else { return }
+    guard prepare.batch.requests.count <= configuration.maxBatchSize else {
+      actions.append(.rejected(.batchTooLarge(count: prepare.batch.requests.count)))
+      return
+    }
+    let leader = configuration.leader(of: prepare.view)
+    var requestDigests: [Digest] = []
+    requestDigests.reserveCapacity(prepare.batch.requests.count)
+    for request in prepare.batch.requests {
+      guard request.operation.count <= configuration.maxOperationSize else {
+        actions.append(.rejected(.operationTooLarge(size: request.operation.count)))
+        return
+      }
+      requestDigests.append(request.digest)
+    }
+    let batchDigest = Batch.digest(ofRequestDigests: requestDigests)
+    guard
+      isValidOrderCertificate(
+        prepare.certificate, from: leader, view: prepare.view, order: prepare.order,
+        certified: Prepare.certifiedDigest(
+          view: prepare.view, order: prepare.order, batchDigest: batchDigest))
+    else {
+      actions.append(.rejected(.invalidCertificate(message: "PREPARE", sender: sender)))
+      return
+    }
+    // A leader must not be able to invent requests: check our own tag in each.
+    for (request, digest) in zip(prepare.batch.requests, requestDigests) {
+      guard keyring.verify(request, digest: digest, as: replica) else {
+        actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
+        return
+      }
+    }
+    var slot = slots[prepare.order] ?? Slot()
+    slot.prepare = prepare
+    slot.batchDigest = batchDigest
+    slot.requestDigests = requestDigests
+    slots[prepare.order] = slot
+    acknowledge(into: &actions)
+    deliverCommitted(into: &actions)
+  }
+
+  /// Sends COMMITs for consecutive prepared instances: a follower's independent
+  /// certificates must increase, so it never skips an instance it could still join.
+  mutating func acknowledge(into actions: inout [PillarAction]) {
+    guard !isLeader else { return }
+    var order = max(lastAcknowledged, lowWaterMark) + 1
+    while order <= highWaterMark, let slot = slots[order], let batchDigest = slot.batchDigest,
+      slot.commits[replica] == nil
+    {
+      let certified = Commit.certifiedDigest(view: view, order: order, batchDigest: batchDigest)
+      let certificate: Certificate
+      do {
+        certificate = try trinx.certifyIndependent(
+          counter: CounterLayout.ordering,
+          newValue: CounterLayout.flattened(view: view, order: order), message: certified)
+      } catch {
+        actions.append(.rejected(.trinxRefused("\(error)")))
+        return
+      }
+      let commit = Commit(
+        view: view, order: order, batchDigest: batchDigest, replica: replica,
+        certificate: certificate)
+      slots[order]!.commits[replica] = commit
+      lastAcknowledged = order
+      actions.append(.broadcast(.commit(commit)))
+      order += 1
+    }
+  }
+
+  mutating func receiveCommit(
+    _ commit: Commit, from sender: ReplicaID, into actions: inout [PillarAction]
+  ) {
+    guard commit.view == view else {
+      actions.append(.rejected(.wrongView(message: "COMMIT", view: commit.view, current: view)))
+      return
+    }
+    guard commit.order > lowWaterMark else { return }
+    guard commit.order <= highWaterMark else {
+      actions.append(
+        .rejected(
+          .outsideWindow(
+            message: "COMMIT", order: commit.order, low: lowWaterMark, high: highWaterMark)))
+      return
+    }
+    guard configuration.replicas.contains(commit.replica), commit.replica != replica,
+      commit.replica != configuration.leader(of: commit.view)
+    else {
+      actions.append(
+        .rejected(.senderMismatch(message: "COMMIT", claimed: commit.replica, sender: sender)))
+      return
+    }
+    if slots[commit.order]?.commits[commit.replica] != nil { return }  // duplicate
+    guard
+      isValidOrderCertificate(
+        commit.certificate, from: commit.replica, view: commit.view, order: commit.order,
+        certified: Commit.certifiedDigest(
+          view: commit.view, order: commit.order, batchDigest: commit.batchDigest))
+    else {
+      actions.append(.rejected(.invalidCertificate(message: "COMMIT", sender: sender)))
+      return
+    }
+    slots[commit.order, default: Slot()].commits[commit.replica] = commit
+    deliverCommitted(into: &actions)
+  }
+
+  /// Whether `certificate` is τ(issuer, 𝔒, [v|o], –) by `issuer`'s TrInX over `certified`.
+  func isValidOrderCertificate(
+    _ certificate: Certificate, from issuer: ReplicaID, view: View, order: OrderNumber,
+    certified: Digest
+  ) -> Bool {
+    certificate.issuer == configuration.trinxInstances[Int(issuer)]
+      && certificate.counter == CounterLayout.ordering
+      && certificate.previousValue == nil
+      && certificate.newValue == CounterLayout.flattened(view: view, order: order)
+      && trinx.verify(certificate, message: certified)
+  }
+
+  /// Delivers committed instances in order: a quorum of matching votes, no gaps.
+  mutating func deliverCommitted(into actions: inout [PillarAction]) {
+    var delivered = false
+    while nextDelivery > lowWaterMark, let slot = slots[nextDelivery], !slot.delivered,
+      let prepare = slot.prepare, slot.matchingVotes >= configuration.quorum
+    {
+      slots[nextDelivery]!.delivered = true
+      for request in prepare.batch.requests { inFlightRequests.remove(RequestRef(request)) }
+      actions.append(.deliver(order: nextDelivery, view: prepare.view, batch: prepare.batch))
+      nextDelivery += 1
+      delivered = true
+    }
+    if delivered { propose(force: false, into: &actions) }
+  }
+}

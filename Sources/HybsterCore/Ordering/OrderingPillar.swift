@@ -1,0 +1,135 @@
+import DequeModule
+import TrInX
+
+/// One ordering pillar of a Hybster replica: the sequential protocol HybsterS
+/// (§5.2.1 ordering, §5.2.2 checkpointing), as a pure state machine.
+///
+/// It does no I/O and reads no clock: every call takes one ``PillarInput`` and
+/// appends ``PillarAction``s that the shell carries out in order. The same code runs
+/// in the SwiftNIO runtime and in the deterministic simulator.
+///
+/// Rules it enforces:
+/// - The leader of view v is v mod n. It assigns consecutive order numbers to
+///   batches and certifies each PREPARE with τ(l, 𝔒, [v|o], –).
+/// - A follower COMMITs PREPAREs in order of o, each with τ(r, 𝔒, [v|o], –), only
+///   after checking the leader's certificate and its own tag in every request's
+///   authenticator.
+/// - f+1 matching votes (the PREPARE counts as the leader's) commit an instance;
+///   committed batches are delivered in order of o without gaps.
+/// - Every K order numbers a CHECKPOINT with a trusted MAC; f+1 matching ones make
+///   it stable: the log is garbage collected and the window
+///   (low, low + W] moves. Nothing outside the window is ever acted upon.
+public struct OrderingPillar: Sendable {
+  /// The group's protocol parameters.
+  public let configuration: ProtocolConfiguration
+  /// This replica.
+  public let replica: ReplicaID
+  var trinx: TrInXInstance
+  var keyring: ClientKeyring
+
+  /// The current view.
+  public internal(set) var view: View = 0
+  /// The low water mark: the order number of the last stable checkpoint.
+  public internal(set) var lowWaterMark: OrderNumber = 0
+  /// The first order number not yet delivered to execution.
+  public internal(set) var nextDelivery: OrderNumber = 1
+
+  var slots: [OrderNumber: Slot] = [:]
+  /// Leader: the next order number to propose.
+  var nextProposal: OrderNumber = 1
+  /// Follower: the last order number acknowledged with a COMMIT in this view.
+  var lastAcknowledged: OrderNumber = 0
+  /// Leader: verified requests waiting for a proposal, with their digests.
+  var pending: Deque<(request: Request, digest: Digest)> = []
+  /// Requests pending or proposed but not yet delivered (duplicate suppression).
+  var inFlightRequests: Set<RequestRef> = []
+  var batchTimerArmed = false
+  var checkpoints = CheckpointTracker()
+  /// Retransmission bookkeeping.
+  var ticks: UInt64 = 0
+  var deliveredAtLastTick: OrderNumber = 1
+  var lastAnsweredStatus: [ReplicaID: UInt64] = [:]
+
+  /// The most requests a leader queues before it drops new ones (a bounded buffer).
+  public var maxPendingRequests: Int { configuration.maxBatchSize * Int(configuration.windowSize) }
+
+  /// Creates the pillar of `replica` with its own TrInX instance and client keyring.
+  public init(
+    configuration: ProtocolConfiguration, replica: ReplicaID, trinx: TrInXInstance,
+    keyring: ClientKeyring
+  ) {
+    precondition(Int(replica) < configuration.replicaCount, "replica id out of range")
+    precondition(trinx.counterCount >= CounterLayout.count, "TrInX instance needs 2 counters")
+    self.configuration = configuration
+    self.replica = replica
+    self.trinx = trinx
+    self.keyring = keyring
+  }
+
+  /// The high water mark: no instance above it is ever acted upon (§5.2.2).
+  public var highWaterMark: OrderNumber { lowWaterMark + configuration.windowSize }
+
+  /// The leader of the current view.
+  public var leader: ReplicaID { configuration.leader(of: view) }
+
+  /// Whether this replica leads the current view.
+  public var isLeader: Bool { leader == replica }
+
+  /// The number of instances kept in the log (bounded by the window size).
+  public var logSize: Int { slots.count }
+
+  /// The number of requests waiting for a proposal.
+  public var pendingCount: Int { pending.count }
+
+  /// Handles one input, appending the resulting actions to `actions`.
+  public mutating func handle(_ input: PillarInput, into actions: inout [PillarAction]) {
+    switch input {
+    case .request(let request):
+      receiveRequest(request, forwarded: false, into: &actions)
+    case .message(let message, let sender):
+      guard configuration.replicas.contains(sender), sender != replica else {
+        actions.append(.rejected(.unknownReplica(sender)))
+        return
+      }
+      switch message {
+      case .prepare(let prepare): receivePrepare(prepare, from: sender, into: &actions)
+      case .commit(let commit): receiveCommit(commit, from: sender, into: &actions)
+      case .checkpoint(let checkpoint):
+        receiveCheckpoint(checkpoint, from: sender, into: &actions)
+      case .forwardedRequest(let request):
+        receiveRequest(request, forwarded: true, into: &actions)
+      case .status(let status): receiveStatus(status, from: sender, into: &actions)
+      }
+    case .batchTimeout:
+      batchTimerArmed = false
+      propose(force: true, into: &actions)
+    case .tick:
+      tick(into: &actions)
+    case .checkpointTaken(let order, let digest):
+      takeCheckpoint(order: order, stateDigest: digest, into: &actions)
+    }
+  }
+
+  /// Handles one input and returns the actions (convenience for tests).
+  public mutating func handle(_ input: PillarInput) -> [PillarAction] {
+    var actions: [PillarAction] = []
+    handle(input, into: &actions)
+    return actions
+  }
+
+  /// Whether `order` lies in the window (low, high].
+  func inWindow(_ order: OrderNumber) -> Bool {
+    order > lowWaterMark && order <= highWaterMark
+  }
+}
+
+/// Identifies one request: a lane and a sequence number.
+struct RequestRef: Hashable, Sendable {
+  var lane: LaneKey
+  var sequence: UInt64
+
+  init(_ request: Request) {
+    lane = request.key
+    sequence = request.sequence
+  }
+}

@@ -1,0 +1,32 @@
+/// Why a pillar dropped an input. Rejections change no state (§5.2: faulty replicas
+/// and clients may send anything).
+public enum Rejection: Sendable, Hashable, CustomStringConvertible {
+  case clientAuthentication(LaneKey, sequence: UInt64)
+  case operationTooLarge(size: Int)
+  case wrongView(message: String, view: View, current: View)
+  case outsideWindow(message: String, order: OrderNumber, low: OrderNumber, high: OrderNumber)
+  case notFromLeader(message: String, sender: ReplicaID)
+  case senderMismatch(message: String, claimed: ReplicaID, sender: ReplicaID)
+  case invalidCertificate(message: String, sender: ReplicaID)
+  case batchTooLarge(count: Int)
+  case conflictingPrepare(order: OrderNumber)
+  case unknownReplica(ReplicaID)
+  case trinxRefused(String)
+
+  public var description: String {
+    switch self {
+    case .clientAuthentication(let lane, let seq):
+      "request \(lane.client)/\(lane.lane)#\(seq) fails client authentication"
+    case .operationTooLarge(let size): "operation of \(size) bytes exceeds the maximum"
+    case .wrongView(let m, let v, let c): "\(m) for view \(v) while in view \(c)"
+    case .outsideWindow(let m, let o, let l, let h): "\(m) for \(o) outside window (\(l), \(h)]"
+    case .notFromLeader(let m, let s): "\(m) from non-leader \(s)"
+    case .senderMismatch(let m, let c, let s): "\(m) claims replica \(c) but came from \(s)"
+    case .invalidCertificate(let m, let s): "\(m) from \(s) carries an invalid certificate"
+    case .batchTooLarge(let c): "batch of \(c) requests exceeds the maximum"
+    case .conflictingPrepare(let o): "second, different PREPARE for \(o)"
+    case .unknownReplica(let r): "message from unknown replica \(r)"
+    case .trinxRefused(let e): "TrInX refused: \(e)"
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/// What a replica knows about one consensus instance of its window (§5.2.1).
+struct Slot: Sendable {
+  /// The leader's PREPARE (the leader's vote).
+  var prepare: Prepare?
+  /// The batch digest of `prepare`.
+  var batchDigest: Digest?
+  /// The request digests of the batch, in order.
+  var requestDigests: [Digest] = []
+  /// COMMIT votes by follower, with the digest each acknowledged.
+  var commits: [ReplicaID: Commit] = [:]
+  /// Whether the batch was handed to execution.
+  var delivered = false
+
+  /// The number of matching votes: the PREPARE plus COMMITs for its digest.
+  var matchingVotes: Int {
+    guard let batchDigest else { return 0 }
+    var votes = 1
+    for commit in commits.values where commit.batchDigest == batchDigest { votes += 1 }
+    return votes
+  }
+}
