@@ -59,6 +59,7 @@ let package = Package(
       name: "HybsterRuntime",
       dependencies: [
         "HybsterCore", "HybsterWire", "HybsterServices", "TrInX",
+        .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
