@@ -72,6 +72,7 @@ let package = Package(
       name: "HybsterClient",
       dependencies: [
         "HybsterCore", "HybsterWire", "HybsterRuntime",
+        .product(name: "DequeModule", package: "swift-collections"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),

@@ -1,0 +1,198 @@
+import DequeModule
+import Foundation
+import HybsterCore
+import HybsterRuntime
+import HybsterWire
+import NIOCore
+
+/// The client protocol (§5.2.1): send a request to the leader, accept a result once
+/// f+1 replicas gave matching, authentic replies, and retransmit to all replicas
+/// when no result arrives in time. Confined to one event loop.
+final class ClientCore {
+  typealias Completion = @Sendable (Result<[UInt8], HybsterClientError>) -> Void
+
+  private struct Active {
+    var frame: ByteBuffer
+    var retransmitAt: NIODeadline
+    var giveUpAt: NIODeadline
+    var attempts: Int
+    var votes: [ReplicaID: [UInt8]]
+    var completion: Completion
+  }
+
+  private struct Lane {
+    var sequence: UInt64
+    var active: Active?
+  }
+
+  private let eventLoop: any EventLoop
+  private let credentials: ClientCredentials
+  private let replicaCount: Int
+  private let quorum: Int
+  private let retransmitAfter: TimeAmount
+  private let giveUpAfter: TimeAmount
+  private var connections: [ReplicaConnection] = []
+  private var lanes: [Lane]
+  private var freeLanes: [Int]
+  private var waiting: Deque<(operation: [UInt8], completion: Completion)> = []
+  private var viewHint: View = 0
+  private var dirty: [ReplicaConnection] = []
+  private var flushScheduled = false
+  private var sweepTask: RepeatedTask?
+  private var isShutDown = false
+  private var connectionsNeeded = 0
+  private let onRetransmit: () -> Void
+
+  init(
+    config: ClusterConfig, credentials: ClientCredentials, lanes laneCount: Int,
+    eventLoop: any EventLoop, giveUpAfter: TimeAmount, onRetransmit: @escaping () -> Void
+  ) {
+    self.eventLoop = eventLoop
+    self.credentials = credentials
+    self.replicaCount = config.replicas.count
+    self.quorum = config.protocolParameters.faultsTolerated + 1
+    self.retransmitAfter = .milliseconds(Int64(config.timing.clientRetransmitMilliseconds))
+    self.giveUpAfter = giveUpAfter
+    self.onRetransmit = onRetransmit
+    // Sequence numbers start at the wall clock (µs) so that a restarted client with
+    // the same id is never mistaken for a retransmission of old requests.
+    let base = UInt64(Date().timeIntervalSince1970 * 1_000_000)
+    self.lanes = Array(repeating: Lane(sequence: base, active: nil), count: laneCount)
+    self.freeLanes = Array((0..<laneCount).reversed())
+    let box = UnsafeClientTransfer(self)
+    self.connections = config.replicas.map { address in
+      ReplicaConnection(
+        replica: address.id, address: address, client: credentials.client, eventLoop: eventLoop
+      ) { box.value.received($0) }
+    }
+  }
+
+  /// Connects to every replica; completes once at least f+1 are connected, or
+  /// fails after `timeout`.
+  func start(connected promise: EventLoopPromise<Void>, timeout: TimeAmount) {
+    connectionsNeeded = quorum
+    let box = UnsafeClientTransfer(self)
+    let timer = eventLoop.scheduleTask(in: timeout) {
+      guard box.value.connectionsNeeded > 0 else { return }
+      box.value.connectionsNeeded = -1
+      promise.fail(HybsterClientError.connectionFailed("fewer than f+1 replicas reachable"))
+    }
+    for connection in connections {
+      connection.onConnect = {
+        box.value.connectionsNeeded -= 1
+        guard box.value.connectionsNeeded == 0 else { return }
+        timer.cancel()
+        promise.succeed()
+      }
+      connection.start()
+    }
+    let period = TimeAmount.nanoseconds(max(retransmitAfter.nanoseconds / 4, 1_000_000))
+    sweepTask = eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+      box.value.sweep()
+    }
+  }
+
+  func submit(_ operation: [UInt8], completion: @escaping Completion) {
+    guard !isShutDown else {
+      completion(.failure(.shutdown))
+      return
+    }
+    guard let lane = freeLanes.popLast() else {
+      waiting.append((operation, completion))
+      return
+    }
+    start(operation, on: lane, completion: completion)
+  }
+
+  private func start(_ operation: [UInt8], on lane: Int, completion: @escaping Completion) {
+    lanes[lane].sequence += 1
+    let request = credentials.request(
+      lane: UInt32(lane), sequence: lanes[lane].sequence, operation: operation)
+    var frame = ByteBufferAllocator().buffer(capacity: WireCodec.frameLength(of: .request(request)))
+    WireCodec.encode(.request(request), into: &frame)
+    let now = NIODeadline.now()
+    lanes[lane].active = Active(
+      frame: frame, retransmitAt: now + retransmitAfter, giveUpAt: now + giveUpAfter, attempts: 0,
+      votes: [:], completion: completion)
+    let leader = Int(viewHint % UInt64(replicaCount))
+    if connections[leader].channel != nil {
+      send(frame, to: connections[leader])
+    } else {
+      for connection in connections { send(frame, to: connection) }
+    }
+  }
+
+  private func received(_ reply: Reply) {
+    let laneIndex = Int(reply.lane)
+    guard laneIndex < lanes.count, var active = lanes[laneIndex].active,
+      reply.sequence == lanes[laneIndex].sequence, active.votes[reply.replica] == nil,
+      credentials.verify(reply)
+    else { return }
+    active.votes[reply.replica] = reply.result
+    viewHint = max(viewHint, reply.view)
+    var matching = 0
+    for result in active.votes.values where result == reply.result { matching += 1 }
+    guard matching >= quorum else {
+      lanes[laneIndex].active = active
+      return
+    }
+    lanes[laneIndex].active = nil
+    finish(lane: laneIndex)
+    active.completion(.success(reply.result))
+  }
+
+  private func finish(lane: Int) {
+    if let next = waiting.popFirst() {
+      start(next.operation, on: lane, completion: next.completion)
+    } else {
+      freeLanes.append(lane)
+    }
+  }
+
+  /// Retransmits overdue requests to every replica (the leader may be faulty or the
+  /// message lost) with a growing timeout, and gives up after the time limit.
+  private func sweep() {
+    let now = NIODeadline.now()
+    for index in lanes.indices {
+      guard var active = lanes[index].active, active.retransmitAt <= now else { continue }
+      if active.giveUpAt <= now {
+        lanes[index].active = nil
+        finish(lane: index)
+        active.completion(.failure(.timeout))
+        continue
+      }
+      active.attempts += 1
+      active.retransmitAt = now + retransmitAfter * Int64(1 << min(active.attempts, 3))
+      lanes[index].active = active
+      onRetransmit()
+      for connection in connections { send(active.frame, to: connection) }
+    }
+  }
+
+  private func send(_ frame: ByteBuffer, to connection: ReplicaConnection) {
+    guard connection.write(frame) else { return }
+    dirty.append(connection)
+    guard !flushScheduled else { return }
+    flushScheduled = true
+    let box = UnsafeClientTransfer(self)
+    eventLoop.execute {
+      let core = box.value
+      core.flushScheduled = false
+      for connection in core.dirty { connection.flush() }
+      core.dirty.removeAll(keepingCapacity: true)
+    }
+  }
+
+  func shutdown() {
+    isShutDown = true
+    sweepTask?.cancel()
+    for connection in connections { connection.close() }
+    for index in lanes.indices {
+      if let active = lanes[index].active {
+        lanes[index].active = nil
+        active.completion(.failure(.shutdown))
+      }
+    }
+    while let next = waiting.popFirst() { next.completion(.failure(.shutdown)) }
+  }
+}

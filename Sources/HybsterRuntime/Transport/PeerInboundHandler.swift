@@ -1,0 +1,93 @@
+import HybsterCore
+import HybsterWire
+import Logging
+import NIOCore
+
+/// Reads frames from a peer replica's inbound connection. The first frame must be a
+/// replica hello; every later frame must be a protocol message. Anything else, or a
+/// malformed frame, closes the connection (the peer reconnects); messages are
+/// verified by the pillar, never trusted because of the connection.
+final class PeerInboundHandler: ChannelInboundHandler {
+  typealias InboundIn = WireMessage
+
+  private let ordering: OrderingDriver
+  private let replicaCount: Int
+  private let logger: Logger
+  private var peer: ReplicaID?
+
+  init(ordering: OrderingDriver, replicaCount: Int, logger: Logger) {
+    self.ordering = ordering
+    self.replicaCount = replicaCount
+    self.logger = logger
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    let message = unwrapInboundIn(data)
+    guard let peer else {
+      guard case .hello(let hello) = message, case .replica(let id) = hello.role,
+        Int(id) < replicaCount
+      else {
+        logger.notice("peer connection without a valid replica hello; closing")
+        context.close(promise: nil)
+        return
+      }
+      self.peer = id
+      return
+    }
+    guard case .protocolMessage(let protocolMessage) = message else {
+      logger.notice("unexpected frame on replica connection from \(peer); closing")
+      context.close(promise: nil)
+      return
+    }
+    ordering.handle(.message(protocolMessage, from: peer))
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    logger.notice("replica connection error: \(error); closing")
+    context.close(promise: nil)
+  }
+}
+
+/// Reads frames from a client connection: a client hello, then requests.
+final class ClientInboundHandler<Service: ReplicatedService>: ChannelInboundHandler {
+  typealias InboundIn = WireMessage
+
+  private let execution: ExecutionDriver<Service>
+  private let logger: Logger
+  private var client: ClientID?
+
+  init(execution: ExecutionDriver<Service>, logger: Logger) {
+    self.execution = execution
+    self.logger = logger
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    let message = unwrapInboundIn(data)
+    guard let client else {
+      guard case .hello(let hello) = message, case .client(let id) = hello.role else {
+        logger.notice("client connection without a client hello; closing")
+        context.close(promise: nil)
+        return
+      }
+      client = id
+      execution.register(client: id, channel: context.channel)
+      return
+    }
+    guard case .request(let request) = message, request.client == client else {
+      logger.notice("unexpected frame from client \(client); closing")
+      context.close(promise: nil)
+      return
+    }
+    execution.receive(request)
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    if let client { execution.unregister(client: client, channel: context.channel) }
+    context.fireChannelInactive()
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    logger.notice("client connection error: \(error); closing")
+    context.close(promise: nil)
+  }
+}

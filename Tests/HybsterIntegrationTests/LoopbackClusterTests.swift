@@ -1,0 +1,95 @@
+import Foundation
+import HybsterClient
+import HybsterCore
+import HybsterRuntime
+import HybsterServices
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Starts real replicas (SwiftNIO TCP on 127.0.0.1) in this process and drives them
+/// with the real client library.
+@Suite("Loopback cluster", .serialized)
+struct LoopbackClusterTests {
+  static func freePorts(_ count: Int) throws -> [Int] {
+    // Bind port 0 to let the kernel choose, then release the ports.
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { try? group.syncShutdownGracefully() }
+    var channels: [any Channel] = []
+    for _ in 0..<count {
+      channels.append(try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait())
+    }
+    let ports = channels.map { $0.localAddress!.port! }
+    for channel in channels { try channel.close().wait() }
+    return ports
+  }
+
+  static func cluster(replicas: Int, service: ServiceKind, batch: Int = 16) throws -> ClusterConfig
+  {
+    let ports = try freePorts(2 * replicas)
+    var config = ClusterConfig.loopback(
+      replicaCount: replicas, basePort: 1,
+      protocolParameters: ProtocolConfiguration(
+        replicaCount: replicas, checkpointInterval: 8, windowSize: 32, maxBatchSize: batch),
+      service: service)
+    for i in 0..<replicas {
+      config.replicas[i].peerPort = ports[2 * i]
+      config.replicas[i].clientPort = ports[2 * i + 1]
+    }
+    config.timing.clientRetransmitMilliseconds = 300
+    return config
+  }
+
+  static func withCluster(
+    _ config: ClusterConfig, _ body: @Sendable (ClientAuthority) async throws -> Void
+  ) async throws {
+    let keys = ClusterSetup.generateKeys(replicaCount: config.replicas.count)
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    let nodes = try keys.replicas.map {
+      try ReplicaNode(config: config, id: $0.replica, keys: $0, logger: logger)
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for node in nodes { group.addTask { try await node.run() } }
+      defer { group.cancelAll() }
+      try await body(keys.clients)
+    }
+  }
+
+  @Test("3 replicas serve a key-value client end to end")
+  func keyValueEndToEnd() async throws {
+    let config = try Self.cluster(replicas: 3, service: .keyValue)
+    try await Self.withCluster(config) { authority in
+      let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+      let client = HybsterClient(
+        config: config, credentials: try authority.credentials(for: 7), lanes: 4,
+        eventLoopGroup: group)
+      try await client.connect()
+      func run(_ op: KeyValueOperation) async throws -> KeyValueResult {
+        try KeyValueResult.decode(try await client.submit(op.encode()))
+      }
+      #expect(try await run(.get(key: Array("a".utf8))) == .value(nil))
+      #expect(try await run(.put(key: Array("a".utf8), value: Array("1".utf8))) == .ok)
+      #expect(try await run(.get(key: Array("a".utf8))) == .value(Array("1".utf8)))
+      #expect(
+        try await run(
+          .compareAndSwap(key: Array("a".utf8), expected: Array("2".utf8), new: Array("3".utf8)))
+          == .casFailed(current: Array("1".utf8)))
+      #expect(
+        try await run(
+          .compareAndSwap(key: Array("a".utf8), expected: Array("1".utf8), new: Array("3".utf8)))
+          == .ok)
+      #expect(try await run(.get(key: Array("a".utf8))) == .value(Array("3".utf8)))
+      #expect(try await run(.delete(key: Array("a".utf8))) == .ok)
+      #expect(try await run(.get(key: Array("a".utf8))) == .value(nil))
+      // Enough writes to pass several checkpoints and move the window.
+      for i in 0..<100 {
+        #expect(try await run(.put(key: Array("k\(i % 7)".utf8), value: [UInt8(i)])) == .ok)
+      }
+      #expect(try await run(.get(key: Array("k1".utf8))) == .value([99]))
+      await client.shutdown()
+      try await group.shutdownGracefully()
+    }
+  }
+}
