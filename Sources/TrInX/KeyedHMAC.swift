@@ -13,7 +13,15 @@ struct KeyedHMAC: @unchecked Sendable {
     template = HMAC<SHA256>(key: SymmetricKey(data: key))
   }
 
-  /// The MAC over a single-counter header and `message`.
+  /// HMAC(key, header ‖ message).
+  func mac(header: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> TrInXMAC {
+    var hmac = template
+    hmac.update(data: header)
+    hmac.update(data: message)
+    return hmac.finalize().withUnsafeBytes { TrInXMAC(raw: $0) }
+  }
+
+  /// The MAC over a single-counter header (layout in ``TrInXInstance``) and `message`.
   func mac(
     kind: CertificateKind, issuer: TrInXInstanceID, counter: TrInXCounterID,
     newValue: CounterValue, previous: CounterValue?, message: some ContiguousBytes
@@ -28,22 +36,43 @@ struct KeyedHMAC: @unchecked Sendable {
       header.append(previous.high)
       header.append(previous.low)
     }
-    var hmac = template
-    header.withBytes { hmac.update(data: $0) }
-    message.withUnsafeBytes { hmac.update(data: $0) }
-    return Self.tag(hmac.finalize())
+    return header.withBytes { headerBytes in
+      message.withUnsafeBytes { mac(header: headerBytes, message: $0) }
+    }
   }
 
-  /// Updates a copy of the keyed state with `header` then `message`.
-  func mac(header: [UInt8], message: some ContiguousBytes) -> TrInXMAC {
-    var hmac = template
-    header.withUnsafeBytes { hmac.update(data: $0) }
-    message.withUnsafeBytes { hmac.update(data: $0) }
-    return Self.tag(hmac.finalize())
+  /// The MAC over a multi-counter header (layout in ``MultiCounterCertificate``) and
+  /// `message`. `kind` decides whether previous values are included; callers make sure
+  /// every entry has one for ``CertificateKind/multiContinuing``.
+  func mac(
+    kind: CertificateKind, issuer: TrInXInstanceID,
+    entries: [MultiCounterCertificate.Entry], message: some ContiguousBytes
+  ) -> TrInXMAC {
+    let withPrevious = kind == .multiContinuing
+    var header: [UInt8] = []
+    header.reserveCapacity(9 + entries.count * (withPrevious ? 36 : 20))
+    header.append(kind.rawValue)
+    header.appendBigEndian(issuer)
+    header.appendBigEndian(UInt32(truncatingIfNeeded: entries.count))
+    for entry in entries {
+      header.appendBigEndian(entry.counter)
+      header.appendBigEndian(entry.newValue.high)
+      header.appendBigEndian(entry.newValue.low)
+      if withPrevious {
+        let previous = entry.previousValue ?? .zero
+        header.appendBigEndian(previous.high)
+        header.appendBigEndian(previous.low)
+      }
+    }
+    return header.withUnsafeBytes { headerBytes in
+      message.withUnsafeBytes { mac(header: headerBytes, message: $0) }
+    }
   }
+}
 
-  static func tag(_ code: HashedAuthenticationCode<SHA256>) -> TrInXMAC {
-    code.withUnsafeBytes { TrInXMAC(raw: $0) }
+extension [UInt8] {
+  mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+    Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
   }
 }
 
@@ -53,19 +82,12 @@ struct HeaderBuffer {
   private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
   private(set) var count = 0
 
-  mutating func append(_ byte: UInt8) {
-    withUnsafeMutableBytes(of: &storage) { $0[count] = byte }
-    count += 1
-  }
-
   mutating func append<T: FixedWidthInteger>(_ value: T) {
-    let be = value.bigEndian
-    Swift.withUnsafeBytes(of: be) { src in
-      withUnsafeMutableBytes(of: &storage) { dst in
-        for i in 0..<src.count { dst[count + i] = src[i] }
-      }
+    let offset = count
+    withUnsafeMutableBytes(of: &storage) {
+      $0.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
     }
-    count += MemoryLayout<T>.size
+    count = offset + MemoryLayout<T>.size
   }
 
   func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {

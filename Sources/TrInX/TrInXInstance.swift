@@ -100,6 +100,81 @@ public struct TrInXInstance: Sendable {
     return expected == certificate.mac
   }
 
+  /// Issues an independent multi-counter certificate (§5.1) over all `updates` and
+  /// sets each named counter to its new value.
+  ///
+  /// All-or-nothing: if any update would be refused, no counter changes.
+  /// - Throws: ``TrInXError/invalidCounterSet`` if `updates` is empty or names a
+  ///   counter twice; otherwise, for the first offending update in order,
+  ///   ``TrInXError/unknownCounter(_:counterCount:)`` or
+  ///   ``TrInXError/notGreater(counter:current:requested:)``.
+  public mutating func certifyMultiIndependent(
+    _ updates: [CounterUpdate], message: some ContiguousBytes
+  ) throws(TrInXError) -> MultiCounterCertificate {
+    try certifyMulti(updates, kind: .multiIndependent, message: message)
+  }
+
+  /// Issues a continuing multi-counter certificate (§5.1) over all `updates`, covering
+  /// each counter's previous value too, and sets each named counter to its new value.
+  /// With every new value equal to the current one it is a multi-counter trusted MAC.
+  ///
+  /// All-or-nothing: if any update would be refused, no counter changes.
+  /// - Throws: ``TrInXError/invalidCounterSet`` if `updates` is empty or names a
+  ///   counter twice; otherwise, for the first offending update in order,
+  ///   ``TrInXError/unknownCounter(_:counterCount:)`` or
+  ///   ``TrInXError/wouldMoveBackwards(counter:current:requested:)``.
+  public mutating func certifyMultiContinuing(
+    _ updates: [CounterUpdate], message: some ContiguousBytes
+  ) throws(TrInXError) -> MultiCounterCertificate {
+    try certifyMulti(updates, kind: .multiContinuing, message: message)
+  }
+
+  /// Whether `certificate` is a valid multi-counter certificate over `message` by its
+  /// issuer. Certificates that are not ``MultiCounterCertificate/isWellFormed`` never
+  /// verify.
+  public func verify(_ certificate: MultiCounterCertificate, message: some ContiguousBytes)
+    -> Bool
+  {
+    guard certificate.isWellFormed else { return false }
+    let expected = keyed.mac(
+      kind: certificate.kind, issuer: certificate.issuer, entries: certificate.entries,
+      message: message)
+    return expected == certificate.mac
+  }
+
+  mutating func certifyMulti(
+    _ updates: [CounterUpdate], kind: CertificateKind, message: some ContiguousBytes
+  ) throws(TrInXError) -> MultiCounterCertificate {
+    guard hasDistinctNonEmptyCounters(updates.map(\.counter)) else {
+      throw .invalidCounterSet
+    }
+    // Check everything before touching anything: a refusal must change nothing.
+    var entries: [MultiCounterCertificate.Entry] = []
+    entries.reserveCapacity(updates.count)
+    for update in updates {
+      try checkCounter(update.counter)
+      let current = counters[Int(update.counter)]
+      switch kind {
+      case .multiIndependent:
+        guard update.newValue > current else {
+          throw .notGreater(counter: update.counter, current: current, requested: update.newValue)
+        }
+        entries.append(
+          .init(counter: update.counter, newValue: update.newValue, previousValue: nil))
+      default:
+        guard update.newValue >= current else {
+          throw .wouldMoveBackwards(
+            counter: update.counter, current: current, requested: update.newValue)
+        }
+        entries.append(
+          .init(counter: update.counter, newValue: update.newValue, previousValue: current))
+      }
+    }
+    let mac = keyed.mac(kind: kind, issuer: id, entries: entries, message: message)
+    for update in updates { counters[Int(update.counter)] = update.newValue }
+    return MultiCounterCertificate(issuer: id, kind: kind, entries: entries, mac: mac)
+  }
+
   @inline(__always)
   func checkCounter(_ counter: TrInXCounterID) throws(TrInXError) {
     guard Int(counter) < counters.count else {
