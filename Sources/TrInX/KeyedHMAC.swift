@@ -1,25 +1,71 @@
 import Crypto
 import Foundation
 
-/// HMAC-SHA256 with the key processed once (§6: "SHA-256 is employed for all
-/// cryptographic operations"). Each MAC copies the keyed state instead of hashing
-/// the key again.
+/// HMAC-SHA256 (RFC 2104) with the key processed once (§6: "SHA-256 is employed for
+/// all cryptographic operations").
+///
+/// The group key is absorbed into an inner (key ⊕ ipad) and an outer (key ⊕ opad)
+/// SHA-256 state at set-up. Each MAC copies those two states, so it costs exactly the
+/// compression calls of the data plus two (no re-hashing of the key). SHA-256 itself is
+/// swift-crypto's; only the RFC 2104 composition is spelled out here, so that the hot
+/// path takes raw buffers (`SHA256.update(bufferPointer:)`) instead of going through
+/// the generic `DataProtocol` entry points of `HMAC`.
 @usableFromInline
 struct KeyedHMAC: @unchecked Sendable {
-  // `HMAC<SHA256>` is a value type; copies are independent (copy-on-write).
-  let template: HMAC<SHA256>
+  // `SHA256` is a copy-on-write value: the states below are never mutated after `init`,
+  // every MAC works on its own copy. That is why sharing them across threads is safe,
+  // and why the `@unchecked` above is sound (swift-crypto does not mark SHA256 Sendable).
+  private let inner: SHA256
+  private let outer: SHA256
+
+  /// SHA-256's block size; keys longer than this would have to be hashed first.
+  static let blockSize = 64
 
   init(key: [UInt8]) {
-    template = HMAC<SHA256>(key: SymmetricKey(data: key))
+    precondition(key.count <= Self.blockSize, "TrInX keys are 32 bytes")
+    var pad = [UInt8](repeating: 0, count: Self.blockSize)
+    for (i, byte) in key.enumerated() { pad[i] = byte }
+    var inner = SHA256()
+    var outer = SHA256()
+    for i in pad.indices { pad[i] ^= 0x36 }
+    pad.withUnsafeBytes { inner.update(bufferPointer: $0) }
+    for i in pad.indices { pad[i] ^= 0x36 ^ 0x5c }
+    pad.withUnsafeBytes { outer.update(bufferPointer: $0) }
+    for i in pad.indices { pad[i] = 0 }
+    self.inner = inner
+    self.outer = outer
   }
 
   /// HMAC(key, header ‖ message).
+  ///
+  /// Small inputs are concatenated on the stack and hashed with one update call; the
+  /// MAC is the same either way, this only saves a call per certification.
   func mac(header: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> TrInXMAC {
-    var hmac = template
-    hmac.update(data: header)
-    hmac.update(data: message)
-    return hmac.finalize().withUnsafeBytes { TrInXMAC(raw: $0) }
+    var hasher = inner
+    let total = header.count + message.count
+    if total <= Self.concatenationLimit {
+      withUnsafeTemporaryAllocation(byteCount: total, alignment: 8) { buffer in
+        if header.count > 0 {
+          buffer.baseAddress!.copyMemory(from: header.baseAddress!, byteCount: header.count)
+        }
+        if message.count > 0 {
+          (buffer.baseAddress! + header.count).copyMemory(
+            from: message.baseAddress!, byteCount: message.count)
+        }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+      }
+    } else {
+      hasher.update(bufferPointer: header)
+      hasher.update(bufferPointer: message)
+    }
+    let innerDigest = hasher.finalize()
+    var outerHasher = outer
+    innerDigest.withUnsafeBytes { outerHasher.update(bufferPointer: $0) }
+    return outerHasher.finalize().withUnsafeBytes { TrInXMAC(raw: $0) }
   }
+
+  /// Up to this many bytes of header and message are copied together before hashing.
+  static let concatenationLimit = 512
 
   /// The MAC over a single-counter header (layout in ``TrInXInstance``) and `message`.
   func mac(
