@@ -5,13 +5,22 @@ import Foundation
 ///
 /// This is the *trusted* part of a replica. Everything it offers is a certification
 /// or a verification; it accepts only plain values and returns only plain values, so
-/// that the same interface could sit at an enclave (SGX) or process boundary.
+/// that the same interface could sit at an enclave (SGX) or process boundary. That
+/// boundary is spelled out as ``TrInXCommand``/``TrInXResult`` and
+/// ``execute(_:)-([TrInXCommand])``. One instance per pillar, owned by its thread, is the
+/// default deployment (§5.3, §6.1); ``MultiTrInX`` hosts several behind one lock.
 ///
-/// MAC layout (all integers big-endian), HMAC-SHA256 with the group key:
+/// MAC layout for single-counter certificates (all integers big-endian), HMAC-SHA256
+/// with the group key:
 ///
-///     kind:u8 | issuer:u32 | counter:u32 | new.high:u64 | new.low:u64
+///     kind:u8 (1 independent, 2 continuing) | issuer:u32 | counter:u32
+///            | new.high:u64 | new.low:u64
 ///            [| prev.high:u64 | prev.low:u64]   (continuing only)
 ///            | message
+///
+/// A trusted MAC is a continuing certificate with prev == new (kind 2). Multi-counter
+/// certificates (kinds 3 and 4) are laid out as documented on
+/// ``MultiCounterCertificate``.
 ///
 /// What it does not protect: there is no SGX here, the key lives in the replica's
 /// memory. A compromised host process can read it and forge certificates. TrInX in
