@@ -1,19 +1,73 @@
 import Crypto
 import Foundation
 
-/// HMAC-SHA256 with the key processed once (§6: "SHA-256 is employed for all
-/// cryptographic operations"). Each MAC copies the keyed state instead of hashing
-/// the key again.
+/// HMAC-SHA256 (RFC 2104) with the key processed once (§6: "SHA-256 is employed for
+/// all cryptographic operations").
+///
+/// The group key is absorbed into an inner (key ⊕ ipad) and an outer (key ⊕ opad)
+/// SHA-256 state at set-up. Each MAC copies those two states, so it costs exactly the
+/// compression calls of the data plus two (no re-hashing of the key). SHA-256 itself is
+/// swift-crypto's; only the RFC 2104 composition is spelled out here, so that the hot
+/// path takes raw buffers (`SHA256.update(bufferPointer:)`) instead of going through
+/// the generic `DataProtocol` entry points of `HMAC`.
 @usableFromInline
 struct KeyedHMAC: @unchecked Sendable {
-  // `HMAC<SHA256>` is a value type; copies are independent (copy-on-write).
-  let template: HMAC<SHA256>
+  // `SHA256` is a copy-on-write value: the states below are never mutated after `init`,
+  // every MAC works on its own copy. That is why sharing them across threads is safe,
+  // and why the `@unchecked` above is sound (swift-crypto does not mark SHA256 Sendable).
+  private let inner: SHA256
+  private let outer: SHA256
+
+  /// SHA-256's block size; keys longer than this would have to be hashed first.
+  static let blockSize = 64
 
   init(key: [UInt8]) {
-    template = HMAC<SHA256>(key: SymmetricKey(data: key))
+    precondition(key.count <= Self.blockSize, "TrInX keys are 32 bytes")
+    var pad = [UInt8](repeating: 0, count: Self.blockSize)
+    for (i, byte) in key.enumerated() { pad[i] = byte }
+    var inner = SHA256()
+    var outer = SHA256()
+    for i in pad.indices { pad[i] ^= 0x36 }
+    pad.withUnsafeBytes { inner.update(bufferPointer: $0) }
+    for i in pad.indices { pad[i] ^= 0x36 ^ 0x5c }
+    pad.withUnsafeBytes { outer.update(bufferPointer: $0) }
+    for i in pad.indices { pad[i] = 0 }
+    self.inner = inner
+    self.outer = outer
   }
 
-  /// The MAC over a single-counter header and `message`.
+  /// HMAC(key, header ‖ message).
+  ///
+  /// Small inputs are concatenated on the stack and hashed with one update call; the
+  /// MAC is the same either way, this only saves a call per certification.
+  func mac(header: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> TrInXMAC {
+    var hasher = inner
+    let total = header.count + message.count
+    if total <= Self.concatenationLimit {
+      withUnsafeTemporaryAllocation(byteCount: total, alignment: 8) { buffer in
+        if header.count > 0 {
+          buffer.baseAddress!.copyMemory(from: header.baseAddress!, byteCount: header.count)
+        }
+        if message.count > 0 {
+          (buffer.baseAddress! + header.count).copyMemory(
+            from: message.baseAddress!, byteCount: message.count)
+        }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+      }
+    } else {
+      hasher.update(bufferPointer: header)
+      hasher.update(bufferPointer: message)
+    }
+    let innerDigest = hasher.finalize()
+    var outerHasher = outer
+    innerDigest.withUnsafeBytes { outerHasher.update(bufferPointer: $0) }
+    return outerHasher.finalize().withUnsafeBytes { TrInXMAC(raw: $0) }
+  }
+
+  /// Up to this many bytes of header and message are copied together before hashing.
+  static let concatenationLimit = 512
+
+  /// The MAC over a single-counter header (layout in ``TrInXInstance``) and `message`.
   func mac(
     kind: CertificateKind, issuer: TrInXInstanceID, counter: TrInXCounterID,
     newValue: CounterValue, previous: CounterValue?, message: some ContiguousBytes
@@ -28,22 +82,43 @@ struct KeyedHMAC: @unchecked Sendable {
       header.append(previous.high)
       header.append(previous.low)
     }
-    var hmac = template
-    header.withBytes { hmac.update(data: $0) }
-    message.withUnsafeBytes { hmac.update(data: $0) }
-    return Self.tag(hmac.finalize())
+    return header.withBytes { headerBytes in
+      message.withUnsafeBytes { mac(header: headerBytes, message: $0) }
+    }
   }
 
-  /// Updates a copy of the keyed state with `header` then `message`.
-  func mac(header: [UInt8], message: some ContiguousBytes) -> TrInXMAC {
-    var hmac = template
-    header.withUnsafeBytes { hmac.update(data: $0) }
-    message.withUnsafeBytes { hmac.update(data: $0) }
-    return Self.tag(hmac.finalize())
+  /// The MAC over a multi-counter header (layout in ``MultiCounterCertificate``) and
+  /// `message`. `kind` decides whether previous values are included; callers make sure
+  /// every entry has one for ``CertificateKind/multiContinuing``.
+  func mac(
+    kind: CertificateKind, issuer: TrInXInstanceID,
+    entries: [MultiCounterCertificate.Entry], message: some ContiguousBytes
+  ) -> TrInXMAC {
+    let withPrevious = kind == .multiContinuing
+    var header: [UInt8] = []
+    header.reserveCapacity(9 + entries.count * (withPrevious ? 36 : 20))
+    header.append(kind.rawValue)
+    header.appendBigEndian(issuer)
+    header.appendBigEndian(UInt32(truncatingIfNeeded: entries.count))
+    for entry in entries {
+      header.appendBigEndian(entry.counter)
+      header.appendBigEndian(entry.newValue.high)
+      header.appendBigEndian(entry.newValue.low)
+      if withPrevious {
+        let previous = entry.previousValue ?? .zero
+        header.appendBigEndian(previous.high)
+        header.appendBigEndian(previous.low)
+      }
+    }
+    return header.withUnsafeBytes { headerBytes in
+      message.withUnsafeBytes { mac(header: headerBytes, message: $0) }
+    }
   }
+}
 
-  static func tag(_ code: HashedAuthenticationCode<SHA256>) -> TrInXMAC {
-    code.withUnsafeBytes { TrInXMAC(raw: $0) }
+extension [UInt8] {
+  mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+    Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
   }
 }
 
@@ -53,19 +128,12 @@ struct HeaderBuffer {
   private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
   private(set) var count = 0
 
-  mutating func append(_ byte: UInt8) {
-    withUnsafeMutableBytes(of: &storage) { $0[count] = byte }
-    count += 1
-  }
-
   mutating func append<T: FixedWidthInteger>(_ value: T) {
-    let be = value.bigEndian
-    Swift.withUnsafeBytes(of: be) { src in
-      withUnsafeMutableBytes(of: &storage) { dst in
-        for i in 0..<src.count { dst[count + i] = src[i] }
-      }
+    let offset = count
+    withUnsafeMutableBytes(of: &storage) {
+      $0.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
     }
-    count += MemoryLayout<T>.size
+    count = offset + MemoryLayout<T>.size
   }
 
   func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {

@@ -10,4 +10,6 @@ public enum TrInXError: Error, Hashable, Sendable {
   case invalidKeyLength(Int)
   /// A multi-counter command named no counter, or one counter twice.
   case invalidCounterSet
+  /// A ``MultiTrInX`` does not host an instance with this id (§6.1).
+  case unknownInstance(TrInXInstanceID)
 }

@@ -5,13 +5,22 @@ import Foundation
 ///
 /// This is the *trusted* part of a replica. Everything it offers is a certification
 /// or a verification; it accepts only plain values and returns only plain values, so
-/// that the same interface could sit at an enclave (SGX) or process boundary.
+/// that the same interface could sit at an enclave (SGX) or process boundary. That
+/// boundary is spelled out as ``TrInXCommand``/``TrInXResult`` and
+/// ``execute(_:)-([TrInXCommand])``. One instance per pillar, owned by its thread, is the
+/// default deployment (§5.3, §6.1); ``MultiTrInX`` hosts several behind one lock.
 ///
-/// MAC layout (all integers big-endian), HMAC-SHA256 with the group key:
+/// MAC layout for single-counter certificates (all integers big-endian), HMAC-SHA256
+/// with the group key:
 ///
-///     kind:u8 | issuer:u32 | counter:u32 | new.high:u64 | new.low:u64
+///     kind:u8 (1 independent, 2 continuing) | issuer:u32 | counter:u32
+///            | new.high:u64 | new.low:u64
 ///            [| prev.high:u64 | prev.low:u64]   (continuing only)
 ///            | message
+///
+/// A trusted MAC is a continuing certificate with prev == new (kind 2). Multi-counter
+/// certificates (kinds 3 and 4) are laid out as documented on
+/// ``MultiCounterCertificate``.
 ///
 /// What it does not protect: there is no SGX here, the key lives in the replica's
 /// memory. A compromised host process can read it and forge certificates. TrInX in
@@ -98,6 +107,81 @@ public struct TrInXInstance: Sendable {
       kind: certificate.kind, issuer: certificate.issuer, counter: certificate.counter,
       newValue: certificate.newValue, previous: certificate.previousValue, message: message)
     return expected == certificate.mac
+  }
+
+  /// Issues an independent multi-counter certificate (§5.1) over all `updates` and
+  /// sets each named counter to its new value.
+  ///
+  /// All-or-nothing: if any update would be refused, no counter changes.
+  /// - Throws: ``TrInXError/invalidCounterSet`` if `updates` is empty or names a
+  ///   counter twice; otherwise, for the first offending update in order,
+  ///   ``TrInXError/unknownCounter(_:counterCount:)`` or
+  ///   ``TrInXError/notGreater(counter:current:requested:)``.
+  public mutating func certifyMultiIndependent(
+    _ updates: [CounterUpdate], message: some ContiguousBytes
+  ) throws(TrInXError) -> MultiCounterCertificate {
+    try certifyMulti(updates, kind: .multiIndependent, message: message)
+  }
+
+  /// Issues a continuing multi-counter certificate (§5.1) over all `updates`, covering
+  /// each counter's previous value too, and sets each named counter to its new value.
+  /// With every new value equal to the current one it is a multi-counter trusted MAC.
+  ///
+  /// All-or-nothing: if any update would be refused, no counter changes.
+  /// - Throws: ``TrInXError/invalidCounterSet`` if `updates` is empty or names a
+  ///   counter twice; otherwise, for the first offending update in order,
+  ///   ``TrInXError/unknownCounter(_:counterCount:)`` or
+  ///   ``TrInXError/wouldMoveBackwards(counter:current:requested:)``.
+  public mutating func certifyMultiContinuing(
+    _ updates: [CounterUpdate], message: some ContiguousBytes
+  ) throws(TrInXError) -> MultiCounterCertificate {
+    try certifyMulti(updates, kind: .multiContinuing, message: message)
+  }
+
+  /// Whether `certificate` is a valid multi-counter certificate over `message` by its
+  /// issuer. Certificates that are not ``MultiCounterCertificate/isWellFormed`` never
+  /// verify.
+  public func verify(_ certificate: MultiCounterCertificate, message: some ContiguousBytes)
+    -> Bool
+  {
+    guard certificate.isWellFormed else { return false }
+    let expected = keyed.mac(
+      kind: certificate.kind, issuer: certificate.issuer, entries: certificate.entries,
+      message: message)
+    return expected == certificate.mac
+  }
+
+  mutating func certifyMulti(
+    _ updates: [CounterUpdate], kind: CertificateKind, message: some ContiguousBytes
+  ) throws(TrInXError) -> MultiCounterCertificate {
+    guard hasDistinctNonEmptyCounters(updates.map(\.counter)) else {
+      throw .invalidCounterSet
+    }
+    // Check everything before touching anything: a refusal must change nothing.
+    var entries: [MultiCounterCertificate.Entry] = []
+    entries.reserveCapacity(updates.count)
+    for update in updates {
+      try checkCounter(update.counter)
+      let current = counters[Int(update.counter)]
+      switch kind {
+      case .multiIndependent:
+        guard update.newValue > current else {
+          throw .notGreater(counter: update.counter, current: current, requested: update.newValue)
+        }
+        entries.append(
+          .init(counter: update.counter, newValue: update.newValue, previousValue: nil))
+      default:
+        guard update.newValue >= current else {
+          throw .wouldMoveBackwards(
+            counter: update.counter, current: current, requested: update.newValue)
+        }
+        entries.append(
+          .init(counter: update.counter, newValue: update.newValue, previousValue: current))
+      }
+    }
+    let mac = keyed.mac(kind: kind, issuer: id, entries: entries, message: message)
+    for update in updates { counters[Int(update.counter)] = update.newValue }
+    return MultiCounterCertificate(issuer: id, kind: kind, entries: entries, mac: mac)
   }
 
   @inline(__always)

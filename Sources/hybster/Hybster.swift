@@ -5,6 +5,6 @@ struct Hybster: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "hybster",
     abstract: "Hybster: hybrid Byzantine fault-tolerant state-machine replication (EuroSys 2017).",
-    subcommands: [CoreBenchCommand.self]
+    subcommands: [CoreBenchCommand.self, TrInXBenchCommand.self]
   )
 }
