@@ -105,7 +105,11 @@ let package = Package(
       name: "HybsterCoreTests", dependencies: ["HybsterCore", "HybsterServices", "TrInX"],
       swiftSettings: strict),
     .testTarget(
-      name: "HybsterWireTests", dependencies: ["HybsterWire", "HybsterCore", "TrInX"],
+      name: "HybsterWireTests",
+      dependencies: [
+        "HybsterWire", "HybsterCore", "TrInX",
+        .product(name: "NIOEmbedded", package: "swift-nio"),
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "HybsterServicesTests", dependencies: ["HybsterServices", "HybsterCore"],

@@ -1,0 +1,64 @@
+import NIOCore
+
+/// Splits a TCP byte stream into ``WireMessage``s (§5.2: replicas and clients
+/// exchange messages over point-to-point connections).
+///
+/// Install as `ByteToMessageHandler(FrameDecoder())`. A length field above
+/// ``WireLimits/maxFrameLength`` throws ``WireError/frameTooLarge(length:limit:)``
+/// as soon as its four bytes arrive, before any of the frame is buffered; any
+/// other malformed frame throws its ``WireError``. After an error the handler
+/// drops further input; the connection should be closed. An incomplete frame at
+/// end of stream throws ``WireError/truncated(field:)`` with field `"frame"`.
+public struct FrameDecoder: ByteToMessageDecoder {
+  public typealias InboundOut = WireMessage
+
+  /// The limits every frame is decoded under.
+  public let limits: WireLimits
+
+  /// Creates a decoder.
+  public init(limits: WireLimits = .default) {
+    self.limits = limits
+  }
+
+  public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws
+    -> DecodingState
+  {
+    guard let message = try WireCodec.decodeFrame(from: &buffer, limits: limits) else {
+      return .needMoreData
+    }
+    context.fireChannelRead(wrapInboundOut(message))
+    return .continue
+  }
+
+  public mutating func decodeLast(
+    context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
+  ) throws -> DecodingState {
+    while try decode(context: context, buffer: &buffer) == .continue {}
+    if seenEOF && buffer.readableBytes > 0 { throw WireError.truncated(field: "frame") }
+    return .needMoreData
+  }
+}
+
+/// Frames outbound ``WireMessage``s (§5.2). Install as
+/// `MessageToByteHandler(FrameEncoder())`.
+///
+/// Each message is checked with ``WireCodec/validate(_:limits:)`` first, so a
+/// message the peer would reject fails the write locally instead. A runtime that
+/// coalesces several messages into one buffer per event-loop turn can call
+/// ``WireCodec/encode(_:into:)`` directly instead of using this handler.
+public struct FrameEncoder: MessageToByteEncoder {
+  public typealias OutboundIn = WireMessage
+
+  /// The limits every outgoing message is checked against.
+  public let limits: WireLimits
+
+  /// Creates an encoder.
+  public init(limits: WireLimits = .default) {
+    self.limits = limits
+  }
+
+  public func encode(data: WireMessage, out: inout ByteBuffer) throws {
+    try WireCodec.validate(data, limits: limits)
+    WireCodec.encode(data, into: &out)
+  }
+}

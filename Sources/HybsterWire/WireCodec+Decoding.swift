@@ -1,0 +1,235 @@
+import HybsterCore
+import NIOCore
+import TrInX
+
+extension WireCodec {
+  /// Decodes one frame *body*: the bytes after the length field (version, type,
+  /// payload), which must be consumed exactly.
+  ///
+  /// Total: any input yields a message or a ``WireError``. No length read from the
+  /// input is trusted: each is checked against `limits` and against the readable
+  /// bytes before anything is allocated for it. On error the reader index is
+  /// unspecified; the frame must be discarded (and its connection closed).
+  public static func decode(frame: inout ByteBuffer, limits: WireLimits = .default)
+    throws(WireError) -> WireMessage
+  {
+    guard frame.readableBytes <= limits.maxFrameLength else {
+      throw .frameTooLarge(length: frame.readableBytes, limit: limits.maxFrameLength)
+    }
+    let version: UInt8 = try frame.readWire("version")
+    guard version == protocolVersion else { throw .unknownVersion(version) }
+    let rawType: UInt8 = try frame.readWire("type")
+    guard let type = WireMessageType(rawValue: rawType) else {
+      throw .unknownMessageType(rawType)
+    }
+    let message: WireMessage
+    switch type {
+    case .hello: message = .hello(try readHello(&frame))
+    case .request: message = .request(try readRequest(&frame, "request", limits))
+    case .reply: message = .reply(try readReply(&frame, limits))
+    case .prepare: message = .protocolMessage(.prepare(try readPrepare(&frame, limits)))
+    case .commit: message = .protocolMessage(.commit(try readCommit(&frame)))
+    case .checkpoint: message = .protocolMessage(.checkpoint(try readCheckpoint(&frame)))
+    case .forwardedRequest:
+      message = .protocolMessage(.forwardedRequest(try readRequest(&frame, "request", limits)))
+    case .status: message = .protocolMessage(.status(try readStatus(&frame)))
+    }
+    guard frame.readableBytes == 0 else { throw .trailingBytes(count: frame.readableBytes) }
+    return message
+  }
+
+  /// Decodes the first complete length-prefixed frame at the front of `buffer`,
+  /// consuming it; `nil`, consuming nothing, when the frame is still incomplete.
+  ///
+  /// Throws ``WireError/frameTooLarge(length:limit:)`` as soon as the length field
+  /// exceeds the limit, before the frame's bytes are waited for.
+  public static func decodeFrame(from buffer: inout ByteBuffer, limits: WireLimits = .default)
+    throws(WireError) -> WireMessage?
+  {
+    guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else {
+      return nil
+    }
+    guard UInt64(length) <= UInt64(limits.maxFrameLength) else {
+      throw .frameTooLarge(length: Int(length), limit: limits.maxFrameLength)
+    }
+    let bodyLength = Int(length)
+    guard buffer.readableBytes - lengthFieldBytes >= bodyLength else { return nil }
+    buffer.moveReaderIndex(forwardBy: lengthFieldBytes)
+    guard var body = buffer.readSlice(length: bodyLength) else { return nil }
+    return try decode(frame: &body, limits: limits)
+  }
+
+  // MARK: Readers
+
+  private static func readHello(_ buffer: inout ByteBuffer) throws(WireError) -> Hello {
+    let version: UInt8 = try buffer.readWire("hello.protocolVersion")
+    let roleByte: UInt8 = try buffer.readWire("hello.role")
+    let id: UInt32 = try buffer.readWire("hello.id")
+    switch HelloRoleByte(rawValue: roleByte) {
+    case .replica: return Hello(role: .replica(id), protocolVersion: version)
+    case .client: return Hello(role: .client(id), protocolVersion: version)
+    case nil: throw .invalidEnumValue(field: "hello.role", value: roleByte)
+    }
+  }
+
+  private static func readRequest(
+    _ buffer: inout ByteBuffer, _ field: String, _ limits: WireLimits
+  ) throws(WireError) -> Request {
+    let client: ClientID = try buffer.readWire(field + ".client")
+    let lane: UInt32 = try buffer.readWire(field + ".lane")
+    let sequence: UInt64 = try buffer.readWire(field + ".sequence")
+    let operation = try buffer.readByteString(field + ".operation", limit: limits.maxPayloadBytes)
+    let authenticatorField = field + ".authenticator"
+    let count = Int(try buffer.readWire(authenticatorField) as UInt16)
+    guard count <= limits.maxAuthenticatorEntries else {
+      throw .fieldTooLarge(
+        field: authenticatorField, count: count, limit: limits.maxAuthenticatorEntries)
+    }
+    guard count <= buffer.readableBytes / AuthenticationTag.byteCount else {
+      throw .truncated(field: authenticatorField)
+    }
+    var authenticator: [AuthenticationTag] = []
+    authenticator.reserveCapacity(count)
+    for _ in 0..<count { authenticator.append(try buffer.readTag(authenticatorField)) }
+    return Request(
+      client: client, lane: lane, sequence: sequence, operation: operation,
+      authenticator: authenticator)
+  }
+
+  private static func readReply(_ buffer: inout ByteBuffer, _ limits: WireLimits)
+    throws(WireError) -> Reply
+  {
+    let client: ClientID = try buffer.readWire("reply.client")
+    let lane: UInt32 = try buffer.readWire("reply.lane")
+    let sequence: UInt64 = try buffer.readWire("reply.sequence")
+    let replica: ReplicaID = try buffer.readWire("reply.replica")
+    let view: View = try buffer.readWire("reply.view")
+    let result = try buffer.readByteString("reply.result", limit: limits.maxPayloadBytes)
+    let tag = try buffer.readTag("reply.tag")
+    return Reply(
+      client: client, lane: lane, sequence: sequence, replica: replica, view: view,
+      result: result, tag: tag)
+  }
+
+  private static func readPrepare(_ buffer: inout ByteBuffer, _ limits: WireLimits)
+    throws(WireError) -> Prepare
+  {
+    let view: View = try buffer.readWire("prepare.view")
+    let order: OrderNumber = try buffer.readWire("prepare.order")
+    let rawCount: UInt32 = try buffer.readWire("prepare.batch")
+    guard UInt64(rawCount) <= UInt64(limits.maxBatchCount) else {
+      throw .fieldTooLarge(
+        field: "prepare.batch", count: Int(rawCount), limit: limits.maxBatchCount)
+    }
+    let count = Int(rawCount)
+    guard count <= buffer.readableBytes / requestFixedBytes else {
+      throw .truncated(field: "prepare.batch")
+    }
+    var requests: [Request] = []
+    requests.reserveCapacity(count)
+    for _ in 0..<count {
+      requests.append(try readRequest(&buffer, "prepare.batch.request", limits))
+    }
+    let certificate = try buffer.readCertificate("prepare.certificate")
+    return Prepare(
+      view: view, order: order, batch: Batch(requests: requests), certificate: certificate)
+  }
+
+  private static func readCommit(_ buffer: inout ByteBuffer) throws(WireError) -> Commit {
+    let view: View = try buffer.readWire("commit.view")
+    let order: OrderNumber = try buffer.readWire("commit.order")
+    let batchDigest = try buffer.readDigest("commit.batchDigest")
+    let replica: ReplicaID = try buffer.readWire("commit.replica")
+    let certificate = try buffer.readCertificate("commit.certificate")
+    return Commit(
+      view: view, order: order, batchDigest: batchDigest, replica: replica,
+      certificate: certificate)
+  }
+
+  private static func readCheckpoint(_ buffer: inout ByteBuffer) throws(WireError)
+    -> CheckpointMessage
+  {
+    let order: OrderNumber = try buffer.readWire("checkpoint.order")
+    let stateDigest = try buffer.readDigest("checkpoint.stateDigest")
+    let replica: ReplicaID = try buffer.readWire("checkpoint.replica")
+    let certificate = try buffer.readCertificate("checkpoint.certificate")
+    return CheckpointMessage(
+      order: order, stateDigest: stateDigest, replica: replica, certificate: certificate)
+  }
+
+  private static func readStatus(_ buffer: inout ByteBuffer) throws(WireError) -> StatusMessage {
+    let replica: ReplicaID = try buffer.readWire("status.replica")
+    let view: View = try buffer.readWire("status.view")
+    let nextDelivery: OrderNumber = try buffer.readWire("status.nextDelivery")
+    return StatusMessage(replica: replica, view: view, nextDelivery: nextDelivery)
+  }
+}
+
+extension ByteBuffer {
+  /// Reads a big-endian integer or fails with ``WireError/truncated(field:)``.
+  fileprivate mutating func readWire<T: FixedWidthInteger>(_ field: String) throws(WireError)
+    -> T
+  {
+    guard let value = readInteger(endianness: .big, as: T.self) else {
+      throw .truncated(field: field)
+    }
+    return value
+  }
+
+  /// Reads a u32-length-prefixed byte string, checking the length against `limit`
+  /// and the readable bytes before allocating.
+  fileprivate mutating func readByteString(_ field: String, limit: Int) throws(WireError)
+    -> [UInt8]
+  {
+    let rawLength: UInt32 = try readWire(field)
+    guard UInt64(rawLength) <= UInt64(limit) else {
+      throw .fieldTooLarge(field: field, count: Int(rawLength), limit: limit)
+    }
+    guard let bytes = readBytes(length: Int(rawLength)) else { throw .truncated(field: field) }
+    return bytes
+  }
+
+  fileprivate mutating func readDigest(_ field: String) throws(WireError) -> Digest {
+    guard readableBytes >= Digest.byteCount,
+      let digest = readableBytesView.withUnsafeBytes({
+        Digest(bytes: $0.prefix(Digest.byteCount))
+      })
+    else { throw .truncated(field: field) }
+    moveReaderIndex(forwardBy: Digest.byteCount)
+    return digest
+  }
+
+  fileprivate mutating func readTag(_ field: String) throws(WireError) -> TrInXMAC {
+    guard readableBytes >= TrInXMAC.byteCount,
+      let tag = readableBytesView.withUnsafeBytes({
+        TrInXMAC(bytes: $0.prefix(TrInXMAC.byteCount))
+      })
+    else { throw .truncated(field: field) }
+    moveReaderIndex(forwardBy: TrInXMAC.byteCount)
+    return tag
+  }
+
+  fileprivate mutating func readCertificate(_ field: String) throws(WireError) -> Certificate {
+    let issuer: TrInXInstanceID = try readWire(field + ".issuer")
+    let counter: TrInXCounterID = try readWire(field + ".counter")
+    let kindField = field + ".kind"
+    let rawKind: UInt8 = try readWire(kindField)
+    let newHigh: UInt64 = try readWire(field + ".newValue")
+    let newLow: UInt64 = try readWire(field + ".newValue")
+    let previous: CounterValue?
+    switch CertificateKind(rawValue: rawKind) {
+    case .independent:
+      previous = nil
+    case .continuing:
+      let high: UInt64 = try readWire(field + ".previousValue")
+      let low: UInt64 = try readWire(field + ".previousValue")
+      previous = CounterValue(high: high, low: low)
+    case .multiIndependent, .multiContinuing, nil:
+      throw .invalidEnumValue(field: kindField, value: rawKind)
+    }
+    let mac = try readTag(field + ".mac")
+    return Certificate(
+      issuer: issuer, counter: counter, newValue: CounterValue(high: newHigh, low: newLow),
+      previousValue: previous, mac: mac)
+  }
+}

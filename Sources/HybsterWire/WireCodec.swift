@@ -1,0 +1,238 @@
+import HybsterCore
+import NIOCore
+import TrInX
+
+/// The binary codec for every ``WireMessage`` (§5.2); the format is specified in
+/// `docs/wire-format.md`.
+///
+/// A frame is `length: u32 | version: u8 | type: u8 | payload`, all integers
+/// big-endian, where `length` counts the bytes after the length field.
+/// Encoding writes straight into the caller's buffer (one capacity reservation, no
+/// intermediate buffers); decoding is total and bounded by ``WireLimits``.
+public enum WireCodec {
+  /// The wire version this implementation writes and accepts.
+  public static let protocolVersion: UInt8 = 1
+  /// The bytes of the length field.
+  public static let lengthFieldBytes = 4
+  /// The bytes between the length field and the payload (version and type).
+  public static let headerBytes = 2
+
+  // MARK: Encoding
+
+  /// Appends one complete frame, length field included, to `buffer`.
+  ///
+  /// The frame is written faithfully even if it exceeds a receiver's
+  /// ``WireLimits``; call ``validate(_:limits:)`` first where the message was not
+  /// itself decoded under the same limits (``FrameEncoder`` does).
+  ///
+  /// - Precondition: every count fits its wire field: at most 65,535 authenticator
+  ///   entries, at most 2³²−1 requests or bytes, and a frame length below 2³².
+  public static func encode(_ message: WireMessage, into buffer: inout ByteBuffer) {
+    let length = frameLength(of: message)
+    precondition(length <= Int(UInt32.max), "frame too long for its length field")
+    buffer.reserveCapacity(minimumWritableBytes: lengthFieldBytes + length)
+    buffer.writeInteger(UInt32(length))
+    let start = buffer.writerIndex
+    buffer.writeInteger(protocolVersion)
+    buffer.writeInteger(message.type.rawValue)
+    switch message {
+    case .hello(let hello): write(hello, into: &buffer)
+    case .request(let request): write(request, into: &buffer)
+    case .reply(let reply): write(reply, into: &buffer)
+    case .protocolMessage(let message):
+      switch message {
+      case .prepare(let prepare): write(prepare, into: &buffer)
+      case .commit(let commit): write(commit, into: &buffer)
+      case .checkpoint(let checkpoint): write(checkpoint, into: &buffer)
+      case .forwardedRequest(let request): write(request, into: &buffer)
+      case .status(let status): write(status, into: &buffer)
+      }
+    }
+    assert(buffer.writerIndex - start == length, "frameLength(of:) disagrees with encode")
+  }
+
+  /// The value of the frame's length field for `message`: the bytes after the
+  /// length field. The whole frame is ``lengthFieldBytes`` longer.
+  public static func frameLength(of message: WireMessage) -> Int {
+    let payload: Int
+    switch message {
+    case .hello: payload = helloBytes
+    case .request(let request): payload = encodedLength(of: request)
+    case .reply(let reply): payload = replyFixedBytes + reply.result.count
+    case .protocolMessage(let message):
+      switch message {
+      case .prepare(let prepare):
+        var total = prepareFixedBytes + encodedLength(of: prepare.certificate)
+        for request in prepare.batch.requests { total += encodedLength(of: request) }
+        payload = total
+      case .commit(let commit):
+        payload = commitFixedBytes + encodedLength(of: commit.certificate)
+      case .checkpoint(let checkpoint):
+        payload = checkpointFixedBytes + encodedLength(of: checkpoint.certificate)
+      case .forwardedRequest(let request): payload = encodedLength(of: request)
+      case .status: payload = statusBytes
+      }
+    }
+    return headerBytes + payload
+  }
+
+  /// Checks `message` against `limits` as a receiver would, without encoding it.
+  ///
+  /// A message that passes is encoded by ``encode(_:into:)`` into a frame that a
+  /// receiver with the same limits decodes back to an equal message.
+  public static func validate(_ message: WireMessage, limits: WireLimits = .default)
+    throws(WireError)
+  {
+    switch message {
+    case .hello, .protocolMessage(.commit), .protocolMessage(.checkpoint),
+      .protocolMessage(.status):
+      break
+    case .request(let request), .protocolMessage(.forwardedRequest(let request)):
+      try validate(request, field: "request", limits: limits)
+    case .reply(let reply):
+      try check(reply.result.count, field: "reply.result", limit: limits.maxPayloadBytes)
+    case .protocolMessage(.prepare(let prepare)):
+      try check(
+        prepare.batch.requests.count, field: "prepare.batch", limit: limits.maxBatchCount)
+      for request in prepare.batch.requests {
+        try validate(request, field: "prepare.batch.request", limits: limits)
+      }
+    }
+    let length = frameLength(of: message)
+    guard length <= limits.maxFrameLength else {
+      throw .frameTooLarge(length: length, limit: limits.maxFrameLength)
+    }
+  }
+
+  private static func validate(_ request: Request, field: String, limits: WireLimits)
+    throws(WireError)
+  {
+    try check(request.operation.count, field: field + ".operation", limit: limits.maxPayloadBytes)
+    try check(
+      request.authenticator.count, field: field + ".authenticator",
+      limit: limits.maxAuthenticatorEntries)
+  }
+
+  private static func check(_ count: Int, field: String, limit: Int) throws(WireError) {
+    guard count <= limit else { throw .fieldTooLarge(field: field, count: count, limit: limit) }
+  }
+
+  // MARK: Sizes
+
+  static let helloBytes = 1 + 1 + 4
+  static let requestFixedBytes = 4 + 4 + 8 + 4 + 2
+  static let replyFixedBytes = 4 + 4 + 8 + 4 + 8 + 4 + AuthenticationTag.byteCount
+  static let prepareFixedBytes = 8 + 8 + 4
+  static let commitFixedBytes = 8 + 8 + Digest.byteCount + 4
+  static let checkpointFixedBytes = 8 + Digest.byteCount + 4
+  static let statusBytes = 4 + 8 + 8
+  static let independentCertificateBytes = 4 + 4 + 1 + 16 + TrInXMAC.byteCount
+  static let continuingCertificateBytes = independentCertificateBytes + 16
+
+  static func encodedLength(of request: Request) -> Int {
+    requestFixedBytes + request.operation.count
+      + request.authenticator.count * AuthenticationTag.byteCount
+  }
+
+  static func encodedLength(of certificate: Certificate) -> Int {
+    certificate.previousValue == nil ? independentCertificateBytes : continuingCertificateBytes
+  }
+
+  // MARK: Writers
+
+  private static func write(_ hello: Hello, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(hello.protocolVersion)
+    switch hello.role {
+    case .replica(let replica):
+      buffer.writeInteger(HelloRoleByte.replica.rawValue)
+      buffer.writeInteger(replica)
+    case .client(let client):
+      buffer.writeInteger(HelloRoleByte.client.rawValue)
+      buffer.writeInteger(client)
+    }
+  }
+
+  private static func write(_ request: Request, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(request.client)
+    buffer.writeInteger(request.lane)
+    buffer.writeInteger(request.sequence)
+    writeByteString(request.operation, into: &buffer)
+    precondition(request.authenticator.count <= Int(UInt16.max), "authenticator too long")
+    buffer.writeInteger(UInt16(request.authenticator.count))
+    for tag in request.authenticator { write(tag, into: &buffer) }
+  }
+
+  private static func write(_ reply: Reply, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(reply.client)
+    buffer.writeInteger(reply.lane)
+    buffer.writeInteger(reply.sequence)
+    buffer.writeInteger(reply.replica)
+    buffer.writeInteger(reply.view)
+    writeByteString(reply.result, into: &buffer)
+    write(reply.tag, into: &buffer)
+  }
+
+  private static func write(_ prepare: Prepare, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(prepare.view)
+    buffer.writeInteger(prepare.order)
+    let requests = prepare.batch.requests
+    precondition(requests.count <= Int(UInt32.max), "batch too long")
+    buffer.writeInteger(UInt32(requests.count))
+    for request in requests { write(request, into: &buffer) }
+    write(prepare.certificate, into: &buffer)
+  }
+
+  private static func write(_ commit: Commit, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(commit.view)
+    buffer.writeInteger(commit.order)
+    write(commit.batchDigest, into: &buffer)
+    buffer.writeInteger(commit.replica)
+    write(commit.certificate, into: &buffer)
+  }
+
+  private static func write(_ checkpoint: CheckpointMessage, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(checkpoint.order)
+    write(checkpoint.stateDigest, into: &buffer)
+    buffer.writeInteger(checkpoint.replica)
+    write(checkpoint.certificate, into: &buffer)
+  }
+
+  private static func write(_ status: StatusMessage, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(status.replica)
+    buffer.writeInteger(status.view)
+    buffer.writeInteger(status.nextDelivery)
+  }
+
+  private static func write(_ certificate: Certificate, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(certificate.issuer)
+    buffer.writeInteger(certificate.counter)
+    buffer.writeInteger(certificate.kind.rawValue)
+    buffer.writeInteger(certificate.newValue.high)
+    buffer.writeInteger(certificate.newValue.low)
+    if let previous = certificate.previousValue {
+      buffer.writeInteger(previous.high)
+      buffer.writeInteger(previous.low)
+    }
+    write(certificate.mac, into: &buffer)
+  }
+
+  private static func writeByteString(_ bytes: [UInt8], into buffer: inout ByteBuffer) {
+    precondition(bytes.count <= Int(UInt32.max), "byte string too long")
+    buffer.writeInteger(UInt32(bytes.count))
+    buffer.writeBytes(bytes)
+  }
+
+  private static func write(_ digest: Digest, into buffer: inout ByteBuffer) {
+    _ = digest.withUnsafeBytes { buffer.writeBytes($0) }
+  }
+
+  private static func write(_ tag: TrInXMAC, into buffer: inout ByteBuffer) {
+    _ = tag.withUnsafeBytes { buffer.writeBytes($0) }
+  }
+}
+
+/// The role byte of a ``Hello``.
+enum HelloRoleByte: UInt8 {
+  case replica = 1
+  case client = 2
+}

@@ -1,0 +1,54 @@
+/// The bounds a receiver enforces on every frame it decodes (§5.2: replicas and
+/// clients talk over an unreliable network with possibly Byzantine peers, so no
+/// length read off the wire may make a receiver allocate more than these bounds).
+///
+/// Every limit is checked *before* the bytes it covers are buffered or allocated.
+/// ``WireLimits/default`` is the deployment-wide constant; a deployment that changes
+/// a limit must change it on every replica and client.
+public struct WireLimits: Hashable, Sendable {
+  /// The largest value of a frame's `length` field (the bytes after the length
+  /// field: version, type and payload).
+  public let maxFrameLength: Int
+  /// The most requests in one PREPARE's batch.
+  public let maxBatchCount: Int
+  /// The most tags in one request's authenticator (one per replica).
+  public let maxAuthenticatorEntries: Int
+  /// The most bytes in a request's operation or a reply's result.
+  public let maxPayloadBytes: Int
+
+  /// 16 MiB: the largest operation or result.
+  public static let defaultMaxPayloadBytes = 16 * 1024 * 1024
+  /// 65,536 requests per batch.
+  public static let defaultMaxBatchCount = 65_536
+  /// 255 authenticator entries (replicas).
+  public static let defaultMaxAuthenticatorEntries = 255
+  /// 16 MiB + 64 KiB: a request with the largest operation and a full
+  /// authenticator, or a reply with the largest result, fits with room to spare.
+  public static let defaultMaxFrameLength = defaultMaxPayloadBytes + 64 * 1024
+
+  /// The limits every Hybster replica and client uses unless configured otherwise.
+  public static let `default` = WireLimits()
+
+  /// Creates limits.
+  ///
+  /// - Precondition: every limit is representable in the field that carries the
+  ///   count on the wire (`maxAuthenticatorEntries` ≤ 65,535; the others ≤ 2³²−1)
+  ///   and `maxFrameLength` ≥ 2 (a frame holds at least its version and type).
+  public init(
+    maxFrameLength: Int = defaultMaxFrameLength,
+    maxBatchCount: Int = defaultMaxBatchCount,
+    maxAuthenticatorEntries: Int = defaultMaxAuthenticatorEntries,
+    maxPayloadBytes: Int = defaultMaxPayloadBytes
+  ) {
+    precondition((2...Int(UInt32.max)).contains(maxFrameLength), "maxFrameLength out of range")
+    precondition((0...Int(UInt32.max)).contains(maxBatchCount), "maxBatchCount out of range")
+    precondition(
+      (0...Int(UInt16.max)).contains(maxAuthenticatorEntries),
+      "maxAuthenticatorEntries out of range")
+    precondition((0...Int(UInt32.max)).contains(maxPayloadBytes), "maxPayloadBytes out of range")
+    self.maxFrameLength = maxFrameLength
+    self.maxBatchCount = maxBatchCount
+    self.maxAuthenticatorEntries = maxAuthenticatorEntries
+    self.maxPayloadBytes = maxPayloadBytes
+  }
+}
