@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HybsterCore
 import HybsterRuntime
+import Logging
 
 /// A failure the CLI reports as a single `error: ...` line on stderr, followed by a
 /// non-zero exit — never a stack trace.
@@ -84,5 +85,15 @@ func describe(_ service: ServiceKind) -> String {
   switch service {
   case .microbenchmark(let replySize): "microbenchmark (reply \(replySize) B)"
   case .keyValue: "key-value store"
+  }
+}
+
+/// Client-side commands log only warnings and worse, to stderr, so that progress and
+/// results stay readable.
+func bootstrapClientLogging() {
+  LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = .warning
+    return handler
   }
 }
