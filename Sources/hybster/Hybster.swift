@@ -6,7 +6,7 @@ struct Hybster: AsyncParsableCommand {
     commandName: "hybster",
     abstract: "Hybster: hybrid Byzantine fault-tolerant state-machine replication (EuroSys 2017).",
     subcommands: [
-      ConfigCommand.self, ReplicaCommand.self, BenchCommand.self, LocalCommand.self,
+      ConfigCommand.self, ReplicaCommand.self, BenchCommand.self, LocalCommand.self, KVCommand.self,
     ]
   )
 }
