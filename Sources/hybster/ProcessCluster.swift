@@ -41,16 +41,24 @@ final class ProcessCluster: Sendable {
   /// Creates the lifeline pipe; spawns nothing yet.
   init(executable: String, directory: String) throws {
     var fds: [Int32] = [-1, -1]
-    // No other thread spawns processes, so nothing can inherit the pipe before it is
-    // marked close-on-exec.
     guard pipe(&fds) == 0 else {
       throw CLIError("cannot create a pipe: \(String(cString: strerror(errno)))")
     }
-    _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-    _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+    // Move both ends to close-on-exec descriptors of 3 or more: the read end must not
+    // be fd 0 (then dup2 onto the child's stdin would keep close-on-exec), and only the
+    // dup2'ed stdin may reach a child. No other thread spawns processes meanwhile.
+    let read = fcntl(fds[0], F_DUPFD_CLOEXEC, 3)
+    let write = fcntl(fds[1], F_DUPFD_CLOEXEC, 3)
+    close(fds[0])
+    close(fds[1])
+    guard read >= 0, write >= 0 else {
+      if read >= 0 { close(read) }
+      if write >= 0 { close(write) }
+      throw CLIError("cannot set up the lifeline pipe: \(String(cString: strerror(errno)))")
+    }
     self.executable = executable
     self.directory = directory
-    self.state = Mutex(State(lifelineWrite: fds[1], lifelineRead: fds[0]))
+    self.state = Mutex(State(lifelineWrite: write, lifelineRead: read))
   }
 
   deinit {
