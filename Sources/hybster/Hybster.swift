@@ -5,6 +5,9 @@ struct Hybster: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "hybster",
     abstract: "Hybster: hybrid Byzantine fault-tolerant state-machine replication (EuroSys 2017).",
-    subcommands: [CoreBenchCommand.self, TrInXBenchCommand.self]
+    subcommands: [
+      LocalCommand.self, ConfigCommand.self, ReplicaCommand.self, BenchCommand.self, KVCommand.self,
+      CoreBenchCommand.self, TrInXBenchCommand.self,
+    ]
   )
 }

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import HybsterCore
+import HybsterRuntime
+
+/// `hybster config`: cluster configuration files.
+struct ConfigCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "config",
+    abstract: "Create cluster configuration files.",
+    subcommands: [ConfigInitCommand.self]
+  )
+}
+
+/// Which replicated service a new cluster runs.
+enum ServiceChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
+  /// The paper's microbenchmark (§6.2): no computation, a fixed-size reply.
+  case microbenchmark
+  /// The key-value store.
+  case kv
+
+  /// The configuration value, with `replySize` for the microbenchmark.
+  func kind(replySize: Int) -> ServiceKind {
+    switch self {
+    case .microbenchmark: .microbenchmark(replySize: replySize)
+    case .kv: .keyValue
+    }
+  }
+}
+
+/// The protocol and service settings that `config init` and `local` share.
+struct ClusterOptions: ParsableArguments {
+  private static let defaults = ProtocolConfiguration(replicaCount: 3)
+
+  @Option(help: "Requests ordered per consensus instance at most (1 = no batching).")
+  var batch: Int = defaults.maxBatchSize
+
+  @Option(help: "Instances the leader keeps proposed but uncommitted at most.")
+  var inFlight: Int = defaults.maxInFlight
+
+  @Option(help: "Order numbers between checkpoints (K).")
+  var checkpointInterval: UInt64 = defaults.checkpointInterval
+
+  @Option(help: "Ordering window in order numbers; a multiple of K, at least 2K.")
+  var window: UInt64 = defaults.windowSize
+
+  /// Protocol parameters for `replicas` replicas.
+  func protocolParameters(replicas: Int) -> ProtocolConfiguration {
+    ProtocolConfiguration(
+      replicaCount: replicas, checkpointInterval: checkpointInterval, windowSize: window,
+      maxBatchSize: batch, maxInFlight: inFlight)
+  }
+}
+
+/// `hybster config init`: writes `cluster.json`, `replica-<i>.key` and `clients.key`
+/// for a new cluster with consecutive ports (peer port, then client port, per replica).
+struct ConfigInitCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "init",
+    abstract: "Write cluster.json and fresh keys for a new cluster."
+  )
+
+  @Option(help: "Number of replicas, n = 2f+1.")
+  var replicas: Int = 3
+
+  @Option(help: "First port; replica i listens on base+2i (peers) and base+2i+1 (clients).")
+  var basePort: Int = 7000
+
+  @Option(help: "Directory to write the files into (created if missing).")
+  var out: String
+
+  @OptionGroup var cluster: ClusterOptions
+
+  @Option(help: "The replicated service.")
+  var service: ServiceChoice = .microbenchmark
+
+  @Option(help: "Microbenchmark reply size in bytes.")
+  var replySize: Int = 0
+
+  @Option(help: "Host or IP address of every replica.")
+  var host: String = "127.0.0.1"
+
+  @Flag(help: "Overwrite an existing cluster.json (and its keys) in the directory.")
+  var force = false
+
+  func validate() throws {
+    guard (1...255).contains(replicas) else {
+      throw ValidationError("--replicas must be between 3 and 255 (n = 2f+1)")
+    }
+  }
+
+  func run() async throws {
+    try await reportingErrors {
+      let config = ClusterConfig.loopback(
+        replicaCount: replicas, basePort: basePort, host: host,
+        protocolParameters: cluster.protocolParameters(replicas: replicas),
+        service: service.kind(replySize: replySize))
+      try config.validate()
+
+      let configPath = ClusterSetup.configPath(in: out)
+      if !force, FileManager.default.fileExists(atPath: configPath) {
+        throw CLIError("\(configPath) already exists; pass --force to replace it and its keys")
+      }
+      do {
+        try ClusterSetup.write(config, to: out)
+      } catch {
+        throw CLIError("cannot write the cluster files into \(out): \(error.localizedDescription)")
+      }
+
+      let parameters = config.protocolParameters
+      print(
+        "wrote \(configPath): \(parameters.replicaCount) replicas (f = "
+          + "\(parameters.faultsTolerated)), batch \(parameters.maxBatchSize), in-flight "
+          + "\(parameters.maxInFlight), checkpoint every \(parameters.checkpointInterval), window "
+          + "\(parameters.windowSize), service \(describe(config.service))")
+      for replica in config.replicas {
+        print(
+          "wrote \(ClusterSetup.replicaKeyPath(in: out, replica: replica.id)): replica \(replica.id) "
+            + "at \(replica.host), peer port \(replica.peerPort), client port \(replica.clientPort)"
+        )
+      }
+      print("wrote \(ClusterSetup.clientKeyPath(in: out)): client authority (keep it private)")
+      print("start replica i with: hybster replica --config \(configPath) --id i")
+    }
+  }
+}
