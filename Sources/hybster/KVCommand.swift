@@ -79,10 +79,10 @@ struct KVCommand: AsyncParsableCommand {
       return .delete(key: bytes(arguments[0]))
     case "cas" where expectAbsent:
       try expect(2, "<key> <new> with --expect-absent")
-      return .cas(key: bytes(arguments[0]), expected: nil, new: bytes(arguments[1]))
+      return .compareAndSwap(key: bytes(arguments[0]), expected: nil, new: bytes(arguments[1]))
     case "cas":
       try expect(3, "<key> <expected> <new>")
-      return .cas(
+      return .compareAndSwap(
         key: bytes(arguments[0]), expected: bytes(arguments[1]), new: bytes(arguments[2]))
     default:
       throw ValidationError("unknown operation '\(operation)'; use put, get, delete or cas")
