@@ -10,8 +10,10 @@ import Foundation
 /// swift-crypto's; only the RFC 2104 composition is spelled out here, so that the hot
 /// path takes raw buffers (`SHA256.update(bufferPointer:)`) instead of going through
 /// the generic `DataProtocol` entry points of `HMAC`.
-@usableFromInline
-struct KeyedHMAC: @unchecked Sendable {
+///
+/// Public so that the rest of Hybster (client authenticators, replies) uses the same
+/// small, audited primitive instead of a second HMAC.
+public struct KeyedHMAC: @unchecked Sendable {
   // `SHA256` is a copy-on-write value: the states below are never mutated after `init`,
   // every MAC works on its own copy. That is why sharing them across threads is safe,
   // and why the `@unchecked` above is sound (swift-crypto does not mark SHA256 Sendable).
@@ -21,8 +23,9 @@ struct KeyedHMAC: @unchecked Sendable {
   /// SHA-256's block size; keys longer than this would have to be hashed first.
   static let blockSize = 64
 
-  init(key: [UInt8]) {
-    precondition(key.count <= Self.blockSize, "TrInX keys are 32 bytes")
+  /// Prepares `key` (at most 64 bytes).
+  public init(key: [UInt8]) {
+    precondition(key.count <= Self.blockSize, "HMAC keys here are at most 64 bytes")
     var pad = [UInt8](repeating: 0, count: Self.blockSize)
     for (i, byte) in key.enumerated() { pad[i] = byte }
     var inner = SHA256()
@@ -40,7 +43,7 @@ struct KeyedHMAC: @unchecked Sendable {
   ///
   /// Small inputs are concatenated on the stack and hashed with one update call; the
   /// MAC is the same either way, this only saves a call per certification.
-  func mac(header: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> TrInXMAC {
+  public func mac(header: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> TrInXMAC {
     var hasher = inner
     let total = header.count + message.count
     if total <= Self.concatenationLimit {
@@ -62,6 +65,11 @@ struct KeyedHMAC: @unchecked Sendable {
     var outerHasher = outer
     innerDigest.withUnsafeBytes { outerHasher.update(bufferPointer: $0) }
     return outerHasher.finalize().withUnsafeBytes { TrInXMAC(raw: $0) }
+  }
+
+  /// HMAC(key, message).
+  public func mac(_ message: UnsafeRawBufferPointer) -> TrInXMAC {
+    mac(header: UnsafeRawBufferPointer(start: nil, count: 0), message: message)
   }
 
   /// Up to this many bytes of header and message are copied together before hashing.

@@ -1,22 +1,19 @@
-import Crypto
-import Foundation
+import TrInX
 
-/// An HMAC-SHA256 key with its inner and outer states prepared once; every tag
-/// copies the prepared state instead of hashing the key again.
-public struct MACKey: @unchecked Sendable {
-  // `HMAC<SHA256>` is a value type whose copies are independent.
-  private let template: HMAC<SHA256>
+/// An HMAC-SHA256 key between a client and a replica (§5.2.1), with its inner and
+/// outer states prepared once (TrInX's ``TrInX/KeyedHMAC``): every tag copies the
+/// prepared states instead of hashing the key again.
+public struct MACKey: Sendable {
+  private let hmac: KeyedHMAC
 
-  /// Prepares `key` (any length; 32 bytes recommended).
-  public init(key: some ContiguousBytes) {
-    template = key.withUnsafeBytes { HMAC<SHA256>(key: SymmetricKey(data: $0)) }
+  /// Prepares `key` (32 bytes in Hybster).
+  public init(key: [UInt8]) {
+    hmac = KeyedHMAC(key: key)
   }
 
   /// The tag over `digest`.
   public func tag(_ digest: Digest) -> AuthenticationTag {
-    var hmac = template
-    digest.withUnsafeBytes { hmac.update(data: $0) }
-    return hmac.finalize().withUnsafeBytes { AuthenticationTag(bytes: $0)! }
+    digest.withUnsafeBytes { hmac.mac($0) }
   }
 
   /// Whether `tag` is the tag over `digest` (constant-time comparison).
