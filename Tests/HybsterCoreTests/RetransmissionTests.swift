@@ -86,3 +86,44 @@ struct RetransmissionTests {
     #expect(follower.handle(.tick).statuses.count == 1)
   }
 }
+
+@Suite("Retransmission of stable checkpoints (§5.2.2)")
+struct CheckpointRetransmissionTests {
+  static let credentials = Keys.credentials(client: 4, replicas: 3)
+
+  /// Replica 2 executes up to its high water mark but loses every CHECKPOINT, so
+  /// its window never moves; then replica 1 crashes. The leader and replica 2 are
+  /// still a quorum (n = 3, f = 1), so the system must make progress once STATUS
+  /// lets replica 2 learn the stable checkpoint it missed.
+  @Test("a replica that missed a stable checkpoint learns it through STATUS")
+  func missedStableCheckpoint() {
+    let cluster = Cluster(testConfiguration(k: 2, w: 4, batch: 1, inFlight: 4)) {
+      CountingService()
+    }
+    var lossy = true
+    cluster.intercept = { envelope in
+      if lossy, case .checkpoint = envelope.message, envelope.to == 2 { return [] }
+      return [envelope]
+    }
+    for s in 1...4 {
+      cluster.input(
+        .request(Self.credentials.request(lane: 0, sequence: UInt64(s), operation: [])), at: 0)
+    }
+    cluster.run()
+    #expect(cluster.executions.map(\.lastExecuted) == [4, 4, 4])
+    #expect(cluster.pillars.map(\.lowWaterMark) == [4, 4, 0])
+    #expect(cluster.pillars[2].highWaterMark == 4)
+
+    lossy = false
+    cluster.crashed = [1]
+    cluster.input(.request(Self.credentials.request(lane: 0, sequence: 5, operation: [])), at: 0)
+    for _ in 0..<5 {
+      cluster.run()
+      cluster.tickAll()
+    }
+    cluster.run()
+    #expect(cluster.pillars[2].lowWaterMark == 4)
+    #expect(cluster.executions[0].lastExecuted == 5)
+    #expect(cluster.executions[2].lastExecuted == 5)
+  }
+}
