@@ -186,3 +186,33 @@ struct CheckpointWindowTests {
     #expect(pillar.stableCheckpoint?.proof.count == 2)
   }
 }
+
+@Suite("State transfer resumes delivery (§5.2.2)")
+struct StateTransferTests {
+  @Test("after .stateTransferred at the stable checkpoint, delivery resumes after it")
+  func resume() {
+    let credentials = Keys.credentials(client: 5, replicas: 3)
+    var follower = Keys.pillar(testConfiguration(k: 4, w: 8), replica: 2)
+    let d = Digest.of([7])
+    for r: ReplicaID in [0, 1] {
+      _ = follower.handle(
+        .message(.checkpoint(Forge.checkpoint(order: 4, stateDigest: d, replica: r)), from: r))
+    }
+    #expect(follower.lowWaterMark == 4)
+    #expect(follower.nextDelivery == 1)
+    let batch = Batch(requests: [credentials.request(lane: 0, sequence: 9, operation: [])])
+    let prepared = follower.handle(
+      .message(.prepare(Forge.prepare(order: 5, batch: batch)), from: 0))
+    #expect(prepared.commits.map(\.order) == [5])
+    #expect(prepared.deliveries.isEmpty)  // still behind
+    // Only the current stable checkpoint counts.
+    #expect(follower.handle(.stateTransferred(order: 3)).isEmpty)
+    #expect(follower.handle(.stateTransferred(order: 8)).isEmpty)
+    #expect(follower.nextDelivery == 1)
+    let resumed = follower.handle(.stateTransferred(order: 4))
+    #expect(resumed.deliveries.map(\.order) == [5])
+    #expect(follower.nextDelivery == 6)
+    // A repeated notice changes nothing.
+    #expect(follower.handle(.stateTransferred(order: 4)).isEmpty)
+  }
+}
