@@ -65,6 +65,14 @@ extension OrderingPillar {
           order: message.order, stateDigest: message.stateDigest))
   }
 
+  /// State transfer installed the stable checkpoint at `order`: delivery resumes
+  /// after it. Ignored unless it is the current stable checkpoint and we were behind.
+  mutating func stateTransferred(order: OrderNumber, into actions: inout [PillarAction]) {
+    guard order == lowWaterMark, nextDelivery <= order else { return }
+    nextDelivery = order + 1
+    deliverCommitted(into: &actions)
+  }
+
   mutating func recordCheckpoint(_ message: CheckpointMessage, into actions: inout [PillarAction]) {
     guard let stable = checkpoints.record(message, quorum: configuration.quorum) else { return }
     let ownVote = checkpoints.votes[stable.order]?[replica]

@@ -28,8 +28,13 @@ extension OrderingPillar {
     }
     guard status.view == view, lastAnsweredStatus[sender] != ticks else { return }
     lastAnsweredStatus[sender] = ticks
-    if status.nextDelivery <= lowWaterMark, let stable = checkpoints.stable {
-      for message in stable.proof { actions.append(.send(.checkpoint(message), to: sender)) }
+    // The proof goes out whatever the peer's nextDelivery: a peer that executed past
+    // our low water mark but lost the CHECKPOINTs still has its window stuck below
+    // ours, and STATUS does not say where its window is. Receivers ignore it if stale.
+    if let stable = checkpoints.stable {
+      for message in stable.proof where message.replica != sender {
+        actions.append(.send(.checkpoint(message), to: sender))
+      }
     }
     for (_, votes) in checkpoints.votes {
       if let own = votes[replica] { actions.append(.send(.checkpoint(own), to: sender)) }

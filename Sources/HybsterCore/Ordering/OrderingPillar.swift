@@ -107,6 +107,8 @@ public struct OrderingPillar: Sendable {
       tick(into: &actions)
     case .checkpointTaken(let order, let digest):
       takeCheckpoint(order: order, stateDigest: digest, into: &actions)
+    case .stateTransferred(let order):
+      stateTransferred(order: order, into: &actions)
     }
   }
 

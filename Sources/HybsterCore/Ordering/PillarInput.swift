@@ -11,6 +11,10 @@ public enum PillarInput: Sendable {
   case tick
   /// The execution stage took a checkpoint after executing `order` (§5.2.2).
   case checkpointTaken(order: OrderNumber, stateDigest: Digest)
+  /// The execution stage installed the stable checkpoint at `order`, fetched after
+  /// ``PillarAction/stateTransferNeeded(order:stateDigest:from:)`` (§5.2.2); delivery
+  /// resumes at `order + 1`.
+  case stateTransferred(order: OrderNumber)
 }
 
 /// What an ordering pillar asks its shell to do, in order.

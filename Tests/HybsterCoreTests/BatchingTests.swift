@@ -1,0 +1,76 @@
+import HybsterCore
+import Testing
+
+/// Batching (§6.2): propose immediately while fewer than M instances are
+/// undelivered, otherwise accumulate; full batches go at once; a timer flushes.
+@Suite("Batching")
+struct BatchingTests {
+  static let credentials = Keys.credentials(client: 9, replicas: 3)
+
+  static func request(_ sequence: UInt64) -> Request {
+    credentials.request(lane: 0, sequence: sequence, operation: [])
+  }
+
+  @Test("B = 3, M = 1: immediate, accumulate, full batch at once, timer flush")
+  func batching() {
+    var leader = Keys.pillar(testConfiguration(batch: 3, inFlight: 1), replica: 0)
+    // Nothing in flight: proposed at once, alone.
+    var actions = leader.handle(.request(Self.request(1)))
+    #expect(actions.prepares.map { $0.batch.requests.count } == [1])
+    #expect(actions.armCount == 0)
+    // One instance undelivered = M: accumulate and arm the timer, once.
+    actions = leader.handle(.request(Self.request(2)))
+    #expect(actions.prepares.isEmpty)
+    #expect(actions.armCount == 1)
+    actions = leader.handle(.request(Self.request(3)))
+    #expect(actions.prepares.isEmpty)
+    #expect(actions.armCount == 0)
+    #expect(leader.pendingCount == 2)
+    // The third pending request fills a batch: proposed at once despite M.
+    actions = leader.handle(.request(Self.request(4)))
+    #expect(actions.prepares.map { $0.batch.requests.map(\.sequence) } == [[2, 3, 4]])
+    #expect(leader.pendingCount == 0)
+    actions = leader.handle(.request(Self.request(5)))
+    #expect(actions.prepares.isEmpty)
+    #expect(actions.armCount == 0)  // the timer is still armed
+    // The timer flushes the partial batch.
+    actions = leader.handle(.batchTimeout)
+    #expect(actions.prepares.map { $0.batch.requests.map(\.sequence) } == [[5]])
+    #expect(actions.prepares.map(\.order) == [3])
+    #expect(leader.pendingCount == 0)
+    // The next accumulation arms the timer again.
+    actions = leader.handle(.request(Self.request(6)))
+    #expect(actions.armCount == 1)
+  }
+
+  @Test("a delivery frees an in-flight slot and proposes the accumulated batch")
+  func deliveryProposes() {
+    var leader = Keys.pillar(testConfiguration(batch: 4, inFlight: 1), replica: 0)
+    let p1 = leader.handle(.request(Self.request(1))).prepares[0]
+    _ = leader.handle(.request(Self.request(2)))
+    _ = leader.handle(.request(Self.request(3)))
+    let commit = Forge.commit(order: 1, batchDigest: p1.batch.digest, replica: 1)
+    let actions = leader.handle(.message(.commit(commit), from: 1))
+    #expect(actions.deliveries.map(\.order) == [1])
+    #expect(actions.prepares.map { $0.batch.requests.map(\.sequence) } == [[2, 3]])
+  }
+
+  @Test("M = 2: two instances go out unbatched before requests accumulate")
+  func inFlightLimit() {
+    var leader = Keys.pillar(testConfiguration(batch: 8, inFlight: 2), replica: 0)
+    let sizes = (1...5).flatMap { leader.handle(.request(Self.request(UInt64($0)))).prepares }
+      .map { $0.batch.requests.count }
+    #expect(sizes == [1, 1])
+    #expect(leader.pendingCount == 3)
+  }
+
+  @Test("a follower refuses batches larger than B")
+  func oversizedBatch() {
+    var follower = Keys.pillar(testConfiguration(batch: 2), replica: 1)
+    let batch = Batch(requests: (1...3).map { Self.request(UInt64($0)) })
+    let actions = follower.handle(
+      .message(.prepare(Forge.prepare(order: 1, batch: batch)), from: 0))
+    #expect(actions.rejections == [.batchTooLarge(count: 3)])
+    #expect(actions.commits.isEmpty)
+  }
+}
