@@ -42,7 +42,8 @@ struct CoreBenchCommand: ParsableCommand {
     let operation = [UInt8](repeating: 0, count: payload)
     // Pre-build requests so that only replica work is measured.
     let prepared = (0..<requests).map {
-      credentials.request(lane: UInt32($0 % 1024), sequence: UInt64($0 / 1024 + 1), operation: operation)
+      credentials.request(
+        lane: UInt32($0 % 1024), sequence: UInt64($0 / 1024 + 1), operation: operation)
     }
 
     var queue: [(to: Int, input: PillarInput)] = []
@@ -94,7 +95,9 @@ struct CoreBenchCommand: ParsableCommand {
     let throughput = Double(requests) / seconds
     print(
       "core-bench: n=\(replicas) batch=\(batch) payload=\(payload): \(requests) requests in "
-        + String(format: "%.2f s = %.0f requests/s for all %d replicas on one core", seconds, throughput, replicas)
+        + String(
+          format: "%.2f s = %.0f requests/s for all %d replicas on one core", seconds, throughput,
+          replicas)
     )
     if json {
       print(

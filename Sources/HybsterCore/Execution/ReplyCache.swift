@@ -36,7 +36,7 @@ public struct ReplyCache: Sendable, Hashable {
 
   /// A digest over every entry in lane order: what replicas agree on at checkpoints.
   public var digest: Digest {
-    var builder = DigestBuilder(tag: DigestTag.checkpointState.rawValue)
+    var builder = DigestBuilder(tag: DigestTag.replyVector.rawValue)
     builder.append(UInt64(entries.count))
     for (lane, entry) in entries.sorted(by: { $0.key < $1.key }) {
       builder.append(lane.client)

@@ -9,4 +9,5 @@ public enum DigestTag: UInt8, Sendable {
   case reply = 6
   case checkpointState = 7
   case clientKey = 8
+  case replyVector = 9
 }

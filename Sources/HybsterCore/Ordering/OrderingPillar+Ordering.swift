@@ -49,14 +49,20 @@ extension OrderingPillar {
       actions.append(.rejected(.invalidCertificate(message: "PREPARE", sender: sender)))
       return
     }
-    // A leader must not be able to invent requests: check our own tag in each.
-    for (request, digest) in zip(prepare.batch.requests, requestDigests) {
-      guard keyring.verify(request, digest: digest, as: replica) else {
-        actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
-        return
-      }
+    // A leader must not be able to invent requests: check our own tag in each. A
+    // request we cannot authenticate gets no COMMIT from us, but the certified
+    // PREPARE is kept: if f+1 others (one of them correct, so one that did
+    // authenticate it) commit it, we deliver it too. A Byzantine client that tags
+    // only some replicas correctly must not knock a correct follower out of the order.
+    var abstain = false
+    for (request, digest) in zip(prepare.batch.requests, requestDigests)
+    where !keyring.verify(request, digest: digest, as: replica) {
+      actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
+      abstain = true
+      break
     }
     var slot = slots[prepare.order] ?? Slot()
+    slot.abstain = abstain
     slot.prepare = prepare
     slot.batchDigest = batchDigest
     slot.requestDigests = requestDigests
@@ -73,6 +79,12 @@ extension OrderingPillar {
     while order <= highWaterMark, let slot = slots[order], let batchDigest = slot.batchDigest,
       slot.commits[replica] == nil
     {
+      if slot.abstain {
+        // Skipped for good: our counter moves past it with the next COMMIT.
+        lastAcknowledged = order
+        order += 1
+        continue
+      }
       let certified = Commit.certifiedDigest(view: view, order: order, batchDigest: batchDigest)
       let certificate: Certificate
       do {

@@ -8,6 +8,8 @@ struct Slot: Sendable {
   var requestDigests: [Digest] = []
   /// COMMIT votes by follower, with the digest each acknowledged.
   var commits: [ReplicaID: Commit] = [:]
+  /// Whether this replica refuses to COMMIT (its own client tag failed in the batch).
+  var abstain = false
   /// Whether the batch was handed to execution.
   var delivered = false
 
