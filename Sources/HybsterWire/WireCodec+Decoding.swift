@@ -73,24 +73,24 @@ extension WireCodec {
   }
 
   private static func readRequest(
-    _ buffer: inout ByteBuffer, _ field: String, _ limits: WireLimits
+    _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, _ limits: WireLimits
   ) throws(WireError) -> Request {
-    let client: ClientID = try buffer.readWire(field + ".client")
-    let lane: UInt32 = try buffer.readWire(field + ".lane")
-    let sequence: UInt64 = try buffer.readWire(field + ".sequence")
-    let operation = try buffer.readByteString(field + ".operation", limit: limits.maxPayloadBytes)
-    let authenticatorField = field + ".authenticator"
-    let count = Int(try buffer.readWire(authenticatorField) as UInt16)
+    let client: ClientID = try buffer.readWire(field() + ".client")
+    let lane: UInt32 = try buffer.readWire(field() + ".lane")
+    let sequence: UInt64 = try buffer.readWire(field() + ".sequence")
+    let operation = try buffer.readByteString(field() + ".operation", limit: limits.maxPayloadBytes)
+    func authenticatorField() -> String { field() + ".authenticator" }
+    let count = Int(try buffer.readWire(authenticatorField()) as UInt16)
     guard count <= limits.maxAuthenticatorEntries else {
       throw .fieldTooLarge(
-        field: authenticatorField, count: count, limit: limits.maxAuthenticatorEntries)
+        field: authenticatorField(), count: count, limit: limits.maxAuthenticatorEntries)
     }
     guard count <= buffer.readableBytes / AuthenticationTag.byteCount else {
-      throw .truncated(field: authenticatorField)
+      throw .truncated(field: authenticatorField())
     }
     var authenticator: [AuthenticationTag] = []
     authenticator.reserveCapacity(count)
-    for _ in 0..<count { authenticator.append(try buffer.readTag(authenticatorField)) }
+    for _ in 0..<count { authenticator.append(try buffer.readTag(authenticatorField())) }
     return Request(
       client: client, lane: lane, sequence: sequence, operation: operation,
       authenticator: authenticator)
@@ -167,67 +167,69 @@ extension WireCodec {
 
 extension ByteBuffer {
   /// Reads a big-endian integer or fails with ``WireError/truncated(field:)``.
-  fileprivate mutating func readWire<T: FixedWidthInteger>(_ field: String) throws(WireError)
+  fileprivate mutating func readWire<T: FixedWidthInteger>(_ field: @autoclosure () -> String)
+    throws(WireError)
     -> T
   {
     guard let value = readInteger(endianness: .big, as: T.self) else {
-      throw .truncated(field: field)
+      throw .truncated(field: field())
     }
     return value
   }
 
   /// Reads a u32-length-prefixed byte string, checking the length against `limit`
   /// and the readable bytes before allocating.
-  fileprivate mutating func readByteString(_ field: String, limit: Int) throws(WireError)
+  fileprivate mutating func readByteString(_ field: @autoclosure () -> String, limit: Int)
+    throws(WireError)
     -> [UInt8]
   {
-    let rawLength: UInt32 = try readWire(field)
+    let rawLength: UInt32 = try readWire(field())
     guard UInt64(rawLength) <= UInt64(limit) else {
-      throw .fieldTooLarge(field: field, count: Int(rawLength), limit: limit)
+      throw .fieldTooLarge(field: field(), count: Int(rawLength), limit: limit)
     }
-    guard let bytes = readBytes(length: Int(rawLength)) else { throw .truncated(field: field) }
+    guard let bytes = readBytes(length: Int(rawLength)) else { throw .truncated(field: field()) }
     return bytes
   }
 
-  fileprivate mutating func readDigest(_ field: String) throws(WireError) -> Digest {
-    guard readableBytes >= Digest.byteCount,
-      let digest = readableBytesView.withUnsafeBytes({
-        Digest(bytes: $0.prefix(Digest.byteCount))
-      })
-    else { throw .truncated(field: field) }
+  fileprivate mutating func readDigest(_ field: @autoclosure () -> String) throws(WireError)
+    -> Digest
+  {
+    guard readableBytes >= Digest.byteCount else { throw .truncated(field: field()) }
+    let digest = withUnsafeReadableBytes { Digest(raw: $0) }
     moveReaderIndex(forwardBy: Digest.byteCount)
     return digest
   }
 
-  fileprivate mutating func readTag(_ field: String) throws(WireError) -> TrInXMAC {
-    guard readableBytes >= TrInXMAC.byteCount,
-      let tag = readableBytesView.withUnsafeBytes({
-        TrInXMAC(bytes: $0.prefix(TrInXMAC.byteCount))
-      })
-    else { throw .truncated(field: field) }
+  fileprivate mutating func readTag(_ field: @autoclosure () -> String) throws(WireError)
+    -> TrInXMAC
+  {
+    guard readableBytes >= TrInXMAC.byteCount else { throw .truncated(field: field()) }
+    let tag = withUnsafeReadableBytes { TrInXMAC(raw: $0) }
     moveReaderIndex(forwardBy: TrInXMAC.byteCount)
     return tag
   }
 
-  fileprivate mutating func readCertificate(_ field: String) throws(WireError) -> Certificate {
-    let issuer: TrInXInstanceID = try readWire(field + ".issuer")
-    let counter: TrInXCounterID = try readWire(field + ".counter")
-    let kindField = field + ".kind"
-    let rawKind: UInt8 = try readWire(kindField)
-    let newHigh: UInt64 = try readWire(field + ".newValue")
-    let newLow: UInt64 = try readWire(field + ".newValue")
+  fileprivate mutating func readCertificate(_ field: @autoclosure () -> String) throws(WireError)
+    -> Certificate
+  {
+    let issuer: TrInXInstanceID = try readWire(field() + ".issuer")
+    let counter: TrInXCounterID = try readWire(field() + ".counter")
+    func kindField() -> String { field() + ".kind" }
+    let rawKind: UInt8 = try readWire(kindField())
+    let newHigh: UInt64 = try readWire(field() + ".newValue")
+    let newLow: UInt64 = try readWire(field() + ".newValue")
     let previous: CounterValue?
     switch CertificateKind(rawValue: rawKind) {
     case .independent:
       previous = nil
     case .continuing:
-      let high: UInt64 = try readWire(field + ".previousValue")
-      let low: UInt64 = try readWire(field + ".previousValue")
+      let high: UInt64 = try readWire(field() + ".previousValue")
+      let low: UInt64 = try readWire(field() + ".previousValue")
       previous = CounterValue(high: high, low: low)
     case .multiIndependent, .multiContinuing, nil:
-      throw .invalidEnumValue(field: kindField, value: rawKind)
+      throw .invalidEnumValue(field: kindField(), value: rawKind)
     }
-    let mac = try readTag(field + ".mac")
+    let mac = try readTag(field() + ".mac")
     return Certificate(
       issuer: issuer, counter: counter, newValue: CounterValue(high: newHigh, low: newLow),
       previousValue: previous, mac: mac)

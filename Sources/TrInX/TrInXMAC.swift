@@ -17,10 +17,14 @@ public struct TrInXMAC: Hashable, Sendable {
     (w0, w1, w2, w3) = words
   }
 
-  init(raw: UnsafeRawBufferPointer) {
-    precondition(raw.count == Self.byteCount)
+  /// Creates a tag from the first 32 bytes at `raw` (which must hold at least 32):
+  /// the non-generic fast path for decoders.
+  public init(raw: UnsafeRawBufferPointer) {
+    precondition(raw.count >= Self.byteCount)
     var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: raw) }
+    withUnsafeMutableBytes(of: &words) {
+      $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<Self.byteCount]))
+    }
     (w0, w1, w2, w3) = words
   }
 

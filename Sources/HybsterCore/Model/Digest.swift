@@ -26,6 +26,17 @@ public struct Digest: Hashable, Sendable, ContiguousBytes, CustomStringConvertib
     (w0, w1, w2, w3) = words
   }
 
+  /// Creates a digest from the first 32 bytes at `raw` (which must hold at least 32):
+  /// the non-generic fast path for decoders.
+  public init(raw: UnsafeRawBufferPointer) {
+    precondition(raw.count >= Self.byteCount)
+    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    Swift.withUnsafeMutableBytes(of: &words) {
+      $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<Self.byteCount]))
+    }
+    (w0, w1, w2, w3) = words
+  }
+
   init(_ digest: SHA256Digest) {
     var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     digest.withUnsafeBytes { src in
