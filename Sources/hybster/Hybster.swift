@@ -5,6 +5,6 @@ struct Hybster: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "hybster",
     abstract: "Hybster: hybrid Byzantine fault-tolerant state-machine replication (EuroSys 2017).",
-    subcommands: []
+    subcommands: [SimulateCommand.self]
   )
 }
