@@ -2,10 +2,16 @@ import HybsterCore
 import HybsterSimulation
 import Testing
 
-/// Seeds that once found a bug. Each must run clean forever after. Empty: the
-/// simulator has not found a bug in the core yet. When one is found, add its seed
-/// (and the options of its reproduce command) here with the issue it belongs to.
-let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = []
+/// Seeds that once found a bug. Each must run clean forever after. When one is
+/// found, add its seed (and the options of its reproduce command) here with what
+/// it found.
+let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
+  // Liveness: a correct replica that had executed exactly up to its peers' stable
+  // checkpoint never learned it was stable (peers sent the proof only to replicas
+  // strictly behind it and had discarded their votes): its window stayed stuck.
+  // Fixed in OrderingPillar.receiveStatus.
+  (20, SimulationOptions(forcedStrategy: .wrongCheckpoint, byzantineAtMaximum: true))
+]
 
 /// The fixed CI sweep: seeds `sweepStart ..< sweepStart + sweepCount`.
 let sweepStart: UInt64 = 1

@@ -28,7 +28,10 @@ extension OrderingPillar {
     }
     guard status.view == view, lastAnsweredStatus[sender] != ticks else { return }
     lastAnsweredStatus[sender] = ticks
-    if status.nextDelivery <= lowWaterMark, let stable = checkpoints.stable {
+    // `<= low + 1`: a peer that executed exactly up to our stable checkpoint may
+    // not know it is stable, and we discarded our vote for it: without the proof
+    // its window never moves (found by the simulator, seed 20).
+    if status.nextDelivery <= lowWaterMark + 1, let stable = checkpoints.stable {
       for message in stable.proof { actions.append(.send(.checkpoint(message), to: sender)) }
     }
     for (_, votes) in checkpoints.votes {
