@@ -579,13 +579,33 @@ final class SimulationRun {
     queue.schedule(.livenessCheck, at: now + p.tickPeriod)
   }
 
-  var livenessRequired: (Bool, String?) {
+  /// Whether liveness can be demanded; `atDeadline` adds the check for replicas
+  /// stuck behind garbage-collected orders (only conclusive once time is up).
+  func livenessRequired(atDeadline: Bool) -> (Bool, String?) {
     if !p.leaderIsCorrect {
       return (false, "leader is Byzantine (\(p.strategy(of: 0)!.rawValue)); no view change yet")
     }
     let needing = (0..<n).filter { replicas[$0].isCorrect && replicas[$0].neededStateTransfer }
     if !needing.isEmpty {
       return (false, "correct replicas \(needing) needed state transfer (not implemented yet)")
+    }
+    // A replica more than a window behind never emits stateTransferNeeded: it
+    // rejects the stable-checkpoint proof as outside its window (a gap of the core
+    // until state transfer lands). Its missing orders are garbage collected by a
+    // correct peer, so it cannot catch up by retransmission.
+    guard atDeadline else { return (true, nil) }
+    let highestLow =
+      (0..<n).filter { replicas[$0].isCorrect }
+      .map { replicas[$0].pillar.lowWaterMark }.max() ?? 0
+    let behind = (0..<n).filter {
+      replicas[$0].isCorrect && replicas[$0].pillar.nextDelivery <= highestLow
+    }
+    if !behind.isEmpty {
+      return (
+        false,
+        "correct replicas \(behind) are behind a checkpoint (\(highestLow)) that peers garbage"
+          + " collected; they need state transfer, which the core does not detect yet"
+      )
     }
     return (true, nil)
   }
@@ -606,7 +626,7 @@ final class SimulationRun {
 
   func checkLiveness() {
     trace.record(now, .livenessCheck)
-    let (required, note) = livenessRequired
+    let (required, note) = livenessRequired(atDeadline: false)
     if allLanesDone, !required || convergence() == nil {
       livenessChecked = required
       livenessNote = note
@@ -622,7 +642,7 @@ final class SimulationRun {
 
   func finishLiveness(reason: String?) {
     finished = true
-    let (required, note) = livenessRequired
+    let (required, note) = livenessRequired(atDeadline: true)
     guard required else {
       livenessNote = note
       return
