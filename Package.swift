@@ -117,6 +117,10 @@ let package = Package(
       name: "HybsterServicesTests", dependencies: ["HybsterServices", "HybsterCore"],
       swiftSettings: strict),
     .testTarget(
+      name: "HybsterSimulationTests",
+      dependencies: ["HybsterSimulation", "HybsterCore", "HybsterServices", "TrInX"],
+      swiftSettings: strict),
+    .testTarget(
       name: "HybsterIntegrationTests",
       dependencies: [
         "HybsterRuntime", "HybsterClient", "HybsterServices", "HybsterCore", "HybsterSimulation",

@@ -74,7 +74,7 @@ extension OrderingPillar {
   }
 
   mutating func recordCheckpoint(_ message: CheckpointMessage, into actions: inout [PillarAction]) {
-    guard let stable = checkpoints.record(message, quorum: configuration.quorum) else { return }
+    guard let stable = checkpoints.record(message, quorum: voteQuorum) else { return }
     let ownVote = checkpoints.votes[stable.order]?[replica]
     checkpoints.stabilize(stable)
     lowWaterMark = stable.order

@@ -50,6 +50,9 @@ public struct OrderingPillar: Sendable {
   var deliveredAtLastTick: OrderNumber = 1
   var lastAnsweredStatus: [ReplicaID: UInt64] = [:]
 
+  /// Deliberate bugs for the simulator's self-test only; never set in production.
+  public var injectedFaults: InjectedFaults = []
+
   /// The most requests a leader queues before it drops new ones (a bounded buffer).
   public var maxPendingRequests: Int { configuration.maxBatchSize * Int(configuration.windowSize) }
 

@@ -1,0 +1,277 @@
+import HybsterCore
+import TrInX
+
+/// Simulated time in microseconds.
+public typealias SimTime = UInt64
+
+/// Options that are not derived from the seed: what a caller forces on every seed
+/// of a sweep. A reproduce command repeats them.
+public struct SimulationOptions: Sendable, Hashable {
+  /// Every Byzantine replica runs this strategy, and every seed has at least one
+  /// Byzantine replica (the leader too, for leader strategies).
+  public var forcedStrategy: ByzantineStrategy?
+  /// Make exactly f replicas Byzantine (colluding strategies need f of them).
+  public var byzantineAtMaximum: Bool
+  /// Bugs injected into every correct replica (the simulator's self-test).
+  public var injectedFaults: InjectedFaults
+  /// How many recent events a violation report shows.
+  public var traceLength: Int
+
+  /// Creates options.
+  public init(
+    forcedStrategy: ByzantineStrategy? = nil, byzantineAtMaximum: Bool = false,
+    injectedFaults: InjectedFaults = [], traceLength: Int = 30
+  ) {
+    self.forcedStrategy = forcedStrategy
+    self.byzantineAtMaximum = byzantineAtMaximum
+    self.injectedFaults = injectedFaults
+    self.traceLength = traceLength
+  }
+
+  /// The command-line flags that repeat these options.
+  public var commandLineFlags: String {
+    var flags = ""
+    if let forcedStrategy { flags += " --byzantine \(forcedStrategy.rawValue)" }
+    if byzantineAtMaximum { flags += " --byzantine-max" }
+    if injectedFaults.contains(.commitQuorumOfF) { flags += " --inject commitQuorumOfF" }
+    if injectedFaults.contains(.skipPrepareCertificateCheck) {
+      flags += " --inject skipPrepareCertificateCheck"
+    }
+    return flags
+  }
+}
+
+/// One link's delay distribution: `base` plus a uniform jitter, in microseconds.
+public struct LinkProfile: Sendable, Hashable {
+  /// The minimum one-way delay.
+  public var base: SimTime
+  /// The largest extra delay drawn uniformly on top of `base`.
+  public var jitter: SimTime
+}
+
+/// A network partition active during `[start, end)` of the safety phase.
+public struct PartitionEvent: Sendable, Hashable, CustomStringConvertible {
+  /// How the replicas are cut.
+  public enum Kind: String, Sendable, Hashable {
+    /// No message crosses between `side` and the rest, in either direction.
+    case symmetric
+    /// Messages from `side` to the rest are lost; the other direction works.
+    case asymmetric
+  }
+  /// The partition's kind.
+  public var kind: Kind
+  /// One side of the cut.
+  public var side: [ReplicaID]
+  /// When it starts.
+  public var start: SimTime
+  /// When it heals (at the latest when the liveness phase begins).
+  public var end: SimTime
+
+  public var description: String {
+    "\(kind.rawValue) \(side) | rest during [\(start / 1000), \(end / 1000)) ms"
+  }
+}
+
+/// A crash of a follower with its state intact; in-flight messages to it are lost.
+public struct CrashEvent: Sendable, Hashable, CustomStringConvertible {
+  /// The replica.
+  public var replica: ReplicaID
+  /// When it crashes.
+  public var at: SimTime
+  /// When it restarts (`nil`: when the liveness phase begins).
+  public var restartAt: SimTime?
+
+  public var description: String {
+    "replica \(replica) crashes at \(at / 1000) ms, restarts "
+      + (restartAt.map { "at \($0 / 1000) ms" } ?? "when the network heals")
+  }
+}
+
+/// Every parameter of one run, all derived from its 64-bit seed (tigerbeetle VOPR
+/// style): the cluster, the workload, the network, crashes and Byzantine replicas.
+public struct SimulationParameters: Sendable, CustomStringConvertible {
+  /// The seed.
+  public let seed: UInt64
+  /// The options the run was given.
+  public let options: SimulationOptions
+  /// The protocol parameters (n, batch size, in-flight limit, K, window).
+  public let configuration: ProtocolConfiguration
+  /// Number of clients.
+  public let clients: Int
+  /// Lanes per client (each has at most one request outstanding).
+  public let lanesPerClient: Int
+  /// Operations each lane submits.
+  public let operationsPerLane: Int
+  /// Number of distinct keys.
+  public let keySpace: Int
+  /// Relative weights of get, put, delete and compare-and-swap.
+  public let operationWeights: [Int]
+  /// The largest think time between a lane's operations.
+  public let thinkTime: SimTime
+  /// The period of ``PillarInput/tick``.
+  public let tickPeriod: SimTime
+  /// The batch flush delay after ``PillarAction/armBatchTimer``.
+  public let batchTimeout: SimTime
+  /// A client's first retransmission delay (doubled up to 8x).
+  public let clientRetransmit: SimTime
+  /// Delay distribution per directed replica link `[from][to]`.
+  public let links: [[LinkProfile]]
+  /// Delay distribution of client links.
+  public let clientLink: LinkProfile
+  /// Probability that a message is lost (safety phase).
+  public let loss: Double
+  /// Probability that a message is delivered twice (safety phase).
+  public let duplication: Double
+  /// Probability that a message is held back and overtaken (safety phase).
+  public let reordering: Double
+  /// Probability that a send also replays an old message (safety phase).
+  public let replay: Double
+  /// Partitions during the safety phase.
+  public let partitions: [PartitionEvent]
+  /// Follower crashes.
+  public let crashes: [CrashEvent]
+  /// Extra delay on every message a slow replica sends, by replica.
+  public let slowness: [SimTime]
+  /// The Byzantine replicas and their strategies, by replica id.
+  public let byzantine: [(replica: ReplicaID, strategy: ByzantineStrategy)]
+  /// How long the safety phase (with faults) lasts at most.
+  public let safetyDuration: SimTime
+  /// How long correct replicas have to converge after the network heals.
+  public let livenessBound: SimTime
+  /// The most in-flight messages from correct senders to one replica.
+  public let inboxCap: Int
+
+  /// Derives every parameter from `seed`.
+  public init(seed: UInt64, options: SimulationOptions = SimulationOptions()) {
+    var random = SimulationRandom(seed: seed)
+    self.seed = seed
+    self.options = options
+    let n = [3, 3, 3, 5, 5, 7][random.int(0...5)]
+    let f = (n - 1) / 2
+    let k = UInt64(random.pick([2, 3, 4, 8, 16]))
+    let window = k * UInt64(random.int(2...4))
+    configuration = ProtocolConfiguration(
+      replicaCount: n, checkpointInterval: k, windowSize: window,
+      maxBatchSize: random.pick([1, 2, 4, 8, 16]),
+      maxInFlight: random.int(1...min(4, Int(window))), maxOperationSize: 1024)
+
+    clients = random.int(1...4)
+    lanesPerClient = random.int(1...3)
+    operationsPerLane = random.int(2...12)
+    keySpace = random.int(1...4)
+    operationWeights = [random.int(0...4), random.int(1...4), random.int(0...3), random.int(0...4)]
+    thinkTime = random.uint(0...5_000)
+
+    tickPeriod = random.pick([5_000, 10_000, 20_000])
+    batchTimeout = random.uint(200...5_000)
+    clientRetransmit = random.pick([30_000, 60_000, 120_000])
+
+    let calm = random.chance(0.2)
+    var links: [[LinkProfile]] = []
+    for _ in 0..<n {
+      links.append(
+        (0..<n).map { _ in
+          LinkProfile(base: random.uint(50...1_000), jitter: random.uint(0...(calm ? 200 : 4_000)))
+        })
+    }
+    self.links = links
+    clientLink = LinkProfile(base: random.uint(50...500), jitter: random.uint(0...2_000))
+    loss = calm ? 0 : random.pick([0, 0.01, 0.05, 0.15])
+    duplication = calm ? 0 : random.pick([0, 0.02, 0.1])
+    reordering = calm ? 0 : random.pick([0, 0.05, 0.2])
+    replay = calm ? 0 : random.pick([0, 0.01, 0.05])
+
+    safetyDuration = random.uint(300_000...2_000_000)
+    livenessBound = 4_000_000
+
+    var partitions: [PartitionEvent] = []
+    for _ in 0..<(calm ? 0 : random.int(0...3)) {
+      let start = random.uint(0...safetyDuration)
+      let side = Array(random.shuffled(Array(0..<ReplicaID(n))).prefix(random.int(1...f)))
+        .sorted()
+      partitions.append(
+        PartitionEvent(
+          kind: random.chance(0.5) ? .symmetric : .asymmetric, side: side, start: start,
+          end: start + random.uint(10_000...500_000)))
+    }
+    self.partitions = partitions
+
+    // Byzantine replicas: up to f; leader strategies need the leader (replica 0).
+    var byzantineCount = random.chance(0.5) ? random.int(1...f) : 0
+    if options.forcedStrategy != nil { byzantineCount = max(byzantineCount, 1) }
+    if options.byzantineAtMaximum { byzantineCount = f }
+    var order = random.shuffled(Array(0..<ReplicaID(n)))
+    if let forced = options.forcedStrategy, forced.targetsLeader,
+      let index = order.firstIndex(of: 0)
+    {
+      order.swapAt(0, index)
+    }
+    var byzantine: [(replica: ReplicaID, strategy: ByzantineStrategy)] = []
+    for replica in order.prefix(byzantineCount) {
+      byzantine.append((replica, options.forcedStrategy ?? random.pick(ByzantineStrategy.allCases)))
+    }
+    self.byzantine = byzantine.sorted { $0.replica < $1.replica }
+    let byzantineSet = Set(byzantine.map(\.replica))
+
+    // Crashes of correct followers only (no view change yet).
+    var crashes: [CrashEvent] = []
+    let candidates = (1..<ReplicaID(n)).filter { !byzantineSet.contains($0) }
+    for replica in random.shuffled(candidates).prefix(calm ? 0 : random.int(0...f)) {
+      let at = random.uint(0...safetyDuration)
+      let restart: SimTime? =
+        random.chance(0.7) ? at + random.uint(5_000...safetyDuration) : nil
+      crashes.append(CrashEvent(replica: replica, at: at, restartAt: restart))
+    }
+    self.crashes = crashes
+
+    var slowness = [SimTime](repeating: 0, count: n)
+    if random.chance(0.3) { slowness[random.int(0...(n - 1))] = random.uint(2_000...20_000) }
+    self.slowness = slowness
+    inboxCap = 50_000
+  }
+
+  /// The number of faults tolerated.
+  public var f: Int { configuration.faultsTolerated }
+
+  /// The strategy of `replica` if it is Byzantine.
+  public func strategy(of replica: ReplicaID) -> ByzantineStrategy? {
+    byzantine.first { $0.replica == replica }?.strategy
+  }
+
+  /// Whether the leader of view 0 is correct (without view change, a faulty
+  /// leader may stall the run forever).
+  public var leaderIsCorrect: Bool { strategy(of: 0) == nil }
+
+  /// Every derived parameter, one per line.
+  public var description: String {
+    let c = configuration
+    var lines = [
+      "seed \(seed)\(options.commandLineFlags)",
+      "replicas n=\(c.replicaCount) f=\(f) quorum=\(c.quorum) batch=\(c.maxBatchSize)"
+        + " maxInFlight=\(c.maxInFlight) checkpointInterval=\(c.checkpointInterval)"
+        + " window=\(c.windowSize)",
+      "workload clients=\(clients) lanes=\(lanesPerClient) opsPerLane=\(operationsPerLane)"
+        + " keys=\(keySpace) weights(get,put,delete,cas)=\(operationWeights)"
+        + " think<=\(thinkTime)us",
+      "timers tick=\(tickPeriod)us batchTimeout=\(batchTimeout)us"
+        + " clientRetransmit=\(clientRetransmit)us",
+      "network loss=\(loss) dup=\(duplication) reorder=\(reordering) replay=\(replay)"
+        + " clientLink=\(clientLink.base)+\(clientLink.jitter)us",
+      "links(base+jitter us) "
+        + links.enumerated().map { i, row in
+          "r\(i):[" + row.map { "\($0.base)+\($0.jitter)" }.joined(separator: ",") + "]"
+        }.joined(separator: " "),
+      "phases safety<=\(safetyDuration)us liveness<=\(livenessBound)us inboxCap=\(inboxCap)",
+    ]
+    lines += partitions.map { "partition \($0)" }
+    lines += crashes.map { "crash \($0)" }
+    for (replica, extra) in slowness.enumerated() where extra > 0 {
+      lines.append("slow replica \(replica) +\(extra)us")
+    }
+    lines += byzantine.map { "byzantine replica \($0.replica): \($0.strategy.rawValue)" }
+    if !options.injectedFaults.isEmpty {
+      lines.append("injected faults (self-test) rawValue=\(options.injectedFaults.rawValue)")
+    }
+    return lines.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,665 @@
+import HybsterCore
+import HybsterServices
+import TrInX
+
+/// The outcome of one seed.
+public struct SimulationResult: Sendable {
+  /// The run's parameters (seed included).
+  public let parameters: SimulationParameters
+  /// The first invariant broken, if any.
+  public let violation: Violation?
+  /// Whether the liveness phase's convergence requirement was checked (and held).
+  public let livenessChecked: Bool
+  /// Why liveness was not required, when it was not.
+  public let livenessNote: String?
+  /// Client requests whose results were accepted (f+1 matching replies).
+  public let requestsAccepted: Int
+  /// Replica-to-replica messages sent (before loss).
+  public let messagesSent: Int
+  /// Events processed.
+  public let events: Int
+  /// Simulated time at the end, microseconds.
+  public let simulatedTime: SimTime
+  /// A hash over every event of the run: equal seeds give equal hashes.
+  public let traceHash: UInt64
+
+  /// The seed.
+  public var seed: UInt64 { parameters.seed }
+  /// The Byzantine strategies this run used.
+  public var strategies: [ByzantineStrategy] { parameters.byzantine.map(\.strategy) }
+  /// The command that reproduces this run.
+  public var reproduceCommand: String {
+    "hybster simulate --seeds 1 --from \(seed)\(parameters.options.commandLineFlags)"
+  }
+}
+
+/// The deterministic simulator: one seed drives n replicas running the unmodified
+/// ``OrderingPillar`` and ``ExecutionStage``, clients, a faulty network, crashes and
+/// Byzantine replicas, on one thread with a simulated clock (DESIGN.md, after
+/// tigerbeetle's VOPR). A safety phase with faults is followed by a liveness phase
+/// that heals everything and demands convergence.
+///
+/// View change and state transfer do not exist yet: a run whose leader is
+/// Byzantine, or in which a correct replica needed state transfer, is reported as
+/// "liveness not checked". When those features land, the liveness phase gains a
+/// view-change timer input and a state-transfer event and the scope widens.
+public enum Simulator {
+  /// Runs one seed.
+  public static func run(seed: UInt64, options: SimulationOptions = SimulationOptions())
+    -> SimulationResult
+  {
+    SimulationRun(parameters: SimulationParameters(seed: seed, options: options)).execute()
+  }
+}
+
+struct SimReplica {
+  var pillar: OrderingPillar
+  var execution: ExecutionStage<KeyValueStore>
+  var byzantine: ByzantineBehaviour?
+  var crashed = false
+  var incarnation: UInt32 = 0
+  var chainHash = Digest.zero
+  var neededStateTransfer = false
+  var isCorrect: Bool { byzantine == nil }
+}
+
+struct LaneState {
+  var sequence: UInt64 = 0
+  var remaining: Int
+  var outstanding: Request?
+  var votes: [(replica: ReplicaID, result: [UInt8])] = []
+  var attempts = 0
+}
+
+struct SimClient {
+  var credentials: ClientCredentials
+  var lanes: [LaneState]
+}
+
+final class SimulationRun {
+  let p: SimulationParameters
+  let n: Int
+  var network: SimulationRandom
+  var workload: SimulationRandom
+  var queue = EventQueue()
+  var now: SimTime = 0
+  var replicas: [SimReplica] = []
+  var clients: [SimClient] = []
+  var checker = InvariantChecker()
+  var trace: TraceRecorder
+  var blocked: [[Bool]]
+  var activePartitions: [Int] = []
+  var healed = false
+  var loss: Double
+  var duplication: Double
+  var reordering: Double
+  var replay: Double
+  var replayRing: [(from: ReplicaID, to: ReplicaID, message: ProtocolMessage)] = []
+  var inFlight: [Int]
+  var messagesSent = 0
+  var events = 0
+  var requestsAccepted = 0
+  var violation: Violation?
+  var finished = false
+  var livenessDeadline: SimTime = .max
+  var livenessChecked = false
+  var livenessNote: String?
+  static let maxEvents = 3_000_000
+
+  init(parameters: SimulationParameters) {
+    p = parameters
+    n = parameters.configuration.replicaCount
+    var random = SimulationRandom(seed: parameters.seed ^ 0x5EED_5EED_5EED_5EED)
+    network = random.fork()
+    workload = random.fork()
+    trace = TraceRecorder(capacity: parameters.options.traceLength)
+    blocked = Array(repeating: Array(repeating: false, count: n), count: n)
+    inFlight = Array(repeating: 0, count: n)
+    loss = parameters.loss
+    duplication = parameters.duplication
+    reordering = parameters.reordering
+    replay = parameters.replay
+
+    let groupKey = random.bytes(32)
+    let secrets = (0..<n).map { _ in random.bytes(32) }
+    let configuration = parameters.configuration
+    for r in 0..<n {
+      let replica = ReplicaID(r)
+      // Force-unwrap: the key has 32 bytes by construction.
+      let trinx = try! TrInXInstance(
+        id: configuration.trinxInstances[r], counterCount: CounterLayout.count, key: groupKey)
+      var pillar = OrderingPillar(
+        configuration: configuration, replica: replica, trinx: trinx,
+        keyring: ClientKeyring(replicaSecret: secrets[r]))
+      var byzantine: ByzantineBehaviour?
+      if let strategy = parameters.strategy(of: replica) {
+        byzantine = ByzantineBehaviour(
+          strategy: strategy, replica: replica, configuration: configuration,
+          clientCount: parameters.clients, trinx: trinx,
+          keyring: ClientKeyring(replicaSecret: secrets[r]), random: random.fork())
+      } else {
+        pillar.injectedFaults = parameters.options.injectedFaults
+      }
+      replicas.append(
+        SimReplica(
+          pillar: pillar,
+          execution: ExecutionStage(
+            service: KeyValueStore(), replica: replica,
+            checkpointInterval: configuration.checkpointInterval,
+            keyring: ClientKeyring(replicaSecret: secrets[r])),
+          byzantine: byzantine))
+    }
+    for c in 0..<parameters.clients {
+      clients.append(
+        SimClient(
+          credentials: ClientCredentials(client: ClientID(c), replicaSecrets: secrets),
+          lanes: Array(
+            repeating: LaneState(remaining: parameters.operationsPerLane),
+            count: parameters.lanesPerClient)))
+    }
+  }
+
+  // MARK: - Run loop
+
+  func execute() -> SimulationResult {
+    for r in 0..<n { queue.schedule(.tick(ReplicaID(r)), at: network.uint(1...p.tickPeriod)) }
+    for c in 0..<clients.count {
+      for l in 0..<clients[c].lanes.count {
+        queue.schedule(
+          .clientNext(client: c, lane: l), at: workload.uint(0...(p.thinkTime + 1_000)))
+      }
+    }
+    for crash in p.crashes {
+      queue.schedule(.crash(crash.replica), at: crash.at)
+      if let restart = crash.restartAt { queue.schedule(.restart(crash.replica), at: restart) }
+    }
+    for (i, partition) in p.partitions.enumerated() {
+      queue.schedule(.partitionStart(i), at: partition.start)
+      queue.schedule(.partitionEnd(i), at: partition.end)
+    }
+    queue.schedule(.heal, at: p.safetyDuration)
+
+    while !finished, violation == nil, let event = queue.pop() {
+      now = event.time
+      events += 1
+      handle(event.kind)
+      if events >= Self.maxEvents, violation == nil, !finished {
+        finishLiveness(reason: "event budget of \(Self.maxEvents) exhausted")
+      }
+    }
+    return SimulationResult(
+      parameters: p, violation: violation, livenessChecked: livenessChecked && violation == nil,
+      livenessNote: livenessNote, requestsAccepted: requestsAccepted, messagesSent: messagesSent,
+      events: events, simulatedTime: now, traceHash: trace.hash)
+  }
+
+  func fail(_ invariant: Invariant, _ detail: String) {
+    guard violation == nil else { return }
+    violation = Violation(invariant: invariant, detail: detail, time: now, trace: trace.lines)
+  }
+
+  func fail(_ found: (Invariant, String)?) {
+    if let (invariant, detail) = found { fail(invariant, detail) }
+  }
+
+  func handle(_ kind: EventKind) {
+    switch kind {
+    case .message(let to, let from, let message, let incarnation):
+      if replicas[Int(from)].isCorrect { inFlight[Int(to)] -= 1 }
+      guard !replicas[Int(to)].crashed, replicas[Int(to)].incarnation == incarnation else { return }
+      trace.record(now, .message(to: to, from: from, message))
+      input(Int(to), .message(message, from: from))
+    case .request(let to, let request, let incarnation):
+      let r = Int(to)
+      guard !replicas[r].crashed, replicas[r].incarnation == incarnation else { return }
+      trace.record(
+        now,
+        .request(to: to, client: request.client, lane: request.lane, sequence: request.sequence))
+      let cached = replicas[r].execution.cachedReply(for: request, view: replicas[r].pillar.view)
+      if let reply = cached.reply {
+        sendReply(from: r, reply)
+      } else if !cached.stale {
+        input(r, .request(request))
+      }
+    case .reply(let reply):
+      receiveReply(reply)
+    case .tick(let replica):
+      let r = Int(replica)
+      queue.schedule(.tick(replica), at: now + p.tickPeriod)
+      guard !replicas[r].crashed else { return }
+      trace.record(now, .tick(replica))
+      input(r, .tick)
+      if var byzantine = replicas[r].byzantine {
+        let extra = byzantine.onTick(pillar: replicas[r].pillar)
+        replicas[r].byzantine = byzantine
+        for message in extra.messages { sendToReplica(from: r, message) }
+        for reply in extra.replies {
+          queue.schedule(.reply(reply), at: now + delay(p.clientLink))
+        }
+      }
+    case .batchTimeout(let replica, let incarnation):
+      let r = Int(replica)
+      guard !replicas[r].crashed, replicas[r].incarnation == incarnation else { return }
+      trace.record(now, .batchTimeout(replica))
+      input(r, .batchTimeout)
+    case .checkpointTaken(let replica, let order, let digest, let incarnation):
+      let r = Int(replica)
+      guard replicas[r].incarnation == incarnation else { return }
+      trace.record(now, .checkpointTaken(replica, order))
+      input(r, .checkpointTaken(order: order, stateDigest: digest))
+    case .clientRetransmit(let c, let l, let sequence):
+      retransmit(client: c, lane: l, sequence: sequence)
+    case .clientNext(let c, let l):
+      submit(client: c, lane: l)
+    case .crash(let replica):
+      guard !healed else { return }
+      trace.record(now, .crash(replica))
+      replicas[Int(replica)].crashed = true
+      replicas[Int(replica)].incarnation += 1  // in-flight messages are lost
+    case .restart(let replica):
+      guard replicas[Int(replica)].crashed else { return }
+      trace.record(now, .restart(replica))
+      replicas[Int(replica)].crashed = false
+    case .partitionStart(let i):
+      guard !healed else { return }
+      trace.record(now, .partition(i, start: true))
+      activePartitions.append(i)
+      recomputePartitions()
+    case .partitionEnd(let i):
+      guard !healed else { return }
+      trace.record(now, .partition(i, start: false))
+      activePartitions.removeAll { $0 == i }
+      recomputePartitions()
+    case .heal:
+      heal()
+    case .livenessCheck:
+      checkLiveness()
+    }
+  }
+
+  // MARK: - Replicas
+
+  /// Feeds one input to a replica's pillar and carries out its actions.
+  func input(_ r: Int, _ input: PillarInput) {
+    var actions: [PillarAction] = []
+    replicas[r].pillar.handle(input, into: &actions)
+    Self.canonicalizeSends(&actions)
+    var sends: [Outgoing] = []
+    let replica = ReplicaID(r)
+    let correct = replicas[r].isCorrect
+    for action in actions {
+      switch action {
+      case .send(let message, let to):
+        sends.append(Outgoing(message: message, to: to))
+      case .broadcast(let message):
+        for to in 0..<ReplicaID(n) where to != replica {
+          sends.append(Outgoing(message: message, to: to))
+        }
+      case .deliver(let order, let view, let batch):
+        deliver(r, order: order, view: view, batch: batch)
+      case .checkpointStable(let order, let digest):
+        trace.record(now, .stable(replica, order))
+        replicas[r].execution.checkpointStable(at: order)
+        if correct { fail(checker.stable(replica: replica, order: order, digest: digest)) }
+      case .stateTransferNeeded(let order, _, _):
+        trace.record(now, .stateTransferNeeded(replica, order))
+        replicas[r].neededStateTransfer = true
+      case .armBatchTimer:
+        queue.schedule(
+          .batchTimeout(replica, incarnation: replicas[r].incarnation), at: now + p.batchTimeout)
+      case .rejected:
+        break
+      }
+      if violation != nil { return }
+    }
+    if var byzantine = replicas[r].byzantine {
+      sends = byzantine.transform(sends, pillar: replicas[r].pillar)
+      replicas[r].byzantine = byzantine
+    }
+    for send in sends { sendToReplica(from: r, send) }
+    if correct { checkBounds(r) }
+  }
+
+  /// The core iterates dictionaries when it answers a STATUS; Swift's per-instance
+  /// hash seeds make that order vary between runs. Sorting each run of consecutive
+  /// `.send`s by content keeps a seed deterministic without touching the core.
+  static func canonicalizeSends(_ actions: inout [PillarAction]) {
+    var i = 0
+    while i < actions.count {
+      guard case .send = actions[i] else {
+        i += 1
+        continue
+      }
+      var j = i + 1
+      while j < actions.count, case .send = actions[j] { j += 1 }
+      if j - i > 1 {
+        let sorted = actions[i..<j].enumerated().sorted { a, b in
+          let ka = sendKey(a.element)
+          let kb = sendKey(b.element)
+          return ka != kb ? ka.lexicographicallyPrecedes(kb) : a.offset < b.offset
+        }
+        actions.replaceSubrange(i..<j, with: sorted.map(\.element))
+      }
+      i = j
+    }
+  }
+
+  static func sendKey(_ action: PillarAction) -> [UInt64] {
+    guard case .send(let message, let to) = action else { return [] }
+    let (kind, view, order, aux) = TraceEvent.summary(message)
+    return [UInt64(to), UInt64(kind), view, order, aux]
+  }
+
+  func deliver(_ r: Int, order: OrderNumber, view: View, batch: Batch) {
+    let replica = ReplicaID(r)
+    let correct = replicas[r].isCorrect
+    trace.record(now, .deliver(replica, order: order, requests: batch.requests.count))
+    if correct {
+      fail(checker.delivered(replica: replica, order: order, batch: batch))
+      if violation != nil { return }
+    }
+    let previous = replicas[r].execution.lastExecuted
+    guard order == previous + 1 else {
+      // ExecutionStage would trap; report instead.
+      if correct {
+        fail(.canonicalPrefix, "replica \(r) was delivered order \(order) after \(previous)")
+      }
+      return
+    }
+    var replies: [Reply] = []
+    let snapshot = replicas[r].execution.execute(
+      order: order, view: view, batch: batch, replies: &replies)
+    if correct {
+      replicas[r].chainHash = InvariantChecker.extend(replicas[r].chainHash, with: batch)
+      fail(
+        checker.executed(
+          replica: replica, order: order, previous: previous, chainHash: replicas[r].chainHash))
+    }
+    for reply in replies { sendReply(from: r, reply) }
+    if let snapshot {
+      let digest = snapshot.digest
+      if correct { fail(checker.snapshot(replica: replica, order: order, digest: digest)) }
+      queue.schedule(
+        .checkpointTaken(
+          replica, order: order, digest: digest, incarnation: replicas[r].incarnation), at: now)
+    }
+  }
+
+  func checkBounds(_ r: Int) {
+    let pillar = replicas[r].pillar
+    let c = p.configuration
+    if pillar.logSize > Int(c.windowSize) {
+      fail(
+        .boundedBuffers, "replica \(r) keeps \(pillar.logSize) log slots, window is \(c.windowSize)"
+      )
+    }
+    if pillar.pendingCount > pillar.maxPendingRequests {
+      fail(
+        .boundedBuffers,
+        "replica \(r) queues \(pillar.pendingCount) requests, bound \(pillar.maxPendingRequests)")
+    }
+    let snapshotBound = Int(c.windowSize / c.checkpointInterval) + 1
+    if replicas[r].execution.snapshots.count > snapshotBound {
+      fail(
+        .boundedBuffers,
+        "replica \(r) keeps \(replicas[r].execution.snapshots.count) checkpoint snapshots,"
+          + " bound \(snapshotBound)")
+    }
+  }
+
+  // MARK: - Network
+
+  func delay(_ link: LinkProfile) -> SimTime {
+    link.base + (link.jitter == 0 ? 0 : network.below(link.jitter + 1))
+  }
+
+  func sendToReplica(from r: Int, _ out: Outgoing) {
+    let to = Int(out.to)
+    guard to != r, to >= 0, to < n else { return }
+    messagesSent += 1
+    if blocked[r][to] || (loss > 0 && network.chance(loss)) { return }
+    var latency = delay(p.links[r][to]) + p.slowness[r] + out.extraDelay
+    if reordering > 0, network.chance(reordering) { latency += network.uint(0...20_000) }
+    schedule(from: ReplicaID(r), to: out.to, out.message, at: now + latency)
+    if duplication > 0, network.chance(duplication) {
+      schedule(
+        from: ReplicaID(r), to: out.to, out.message, at: now + latency + delay(p.links[r][to]))
+    }
+    if replay > 0 {
+      if replayRing.count < 128 {
+        replayRing.append((ReplicaID(r), out.to, out.message))
+      } else {
+        replayRing[Int(network.below(128))] = (ReplicaID(r), out.to, out.message)
+      }
+      if network.chance(replay) {
+        let old = network.pick(replayRing)
+        if !blocked[Int(old.from)][Int(old.to)] {
+          schedule(from: old.from, to: old.to, old.message, at: now + network.uint(0...50_000))
+        }
+      }
+    }
+  }
+
+  func schedule(from: ReplicaID, to: ReplicaID, _ message: ProtocolMessage, at time: SimTime) {
+    if replicas[Int(from)].isCorrect {
+      inFlight[Int(to)] += 1
+      if inFlight[Int(to)] > p.inboxCap {
+        fail(
+          .boundedBuffers,
+          "\(inFlight[Int(to)]) messages from correct replicas in flight to replica \(to),"
+            + " cap \(p.inboxCap)")
+      }
+    }
+    queue.schedule(
+      .message(to: to, from: from, message, incarnation: replicas[Int(to)].incarnation), at: time)
+  }
+
+  func sendReply(from r: Int, _ reply: Reply) {
+    var replies = [reply]
+    if var byzantine = replicas[r].byzantine {
+      replies = byzantine.transform(reply)
+      replicas[r].byzantine = byzantine
+    }
+    for reply in replies {
+      if loss > 0, network.chance(loss) { continue }
+      queue.schedule(.reply(reply), at: now + delay(p.clientLink) + p.slowness[r])
+    }
+  }
+
+  func recomputePartitions() {
+    blocked = Array(repeating: Array(repeating: false, count: n), count: n)
+    for i in activePartitions {
+      let partition = p.partitions[i]
+      let side = Set(partition.side.map(Int.init))
+      for a in side {
+        for b in 0..<n where !side.contains(b) {
+          blocked[a][b] = true
+          if partition.kind == .symmetric { blocked[b][a] = true }
+        }
+      }
+    }
+  }
+
+  // MARK: - Clients
+
+  func submit(client c: Int, lane l: Int) {
+    guard clients[c].lanes[l].remaining > 0, clients[c].lanes[l].outstanding == nil else { return }
+    clients[c].lanes[l].sequence += 1
+    let sequence = clients[c].lanes[l].sequence
+    let request = clients[c].credentials.request(
+      lane: UInt32(l), sequence: sequence, operation: nextOperation())
+    clients[c].lanes[l].outstanding = request
+    clients[c].lanes[l].votes = []
+    clients[c].lanes[l].attempts = 0
+    trace.record(now, .clientSend(client: c, lane: l, sequence: sequence, attempt: 0))
+    sendRequest(request, to: 0)  // the leader of view 0
+    queue.schedule(
+      .clientRetransmit(client: c, lane: l, sequence: sequence), at: now + p.clientRetransmit)
+  }
+
+  func retransmit(client c: Int, lane l: Int, sequence: UInt64) {
+    guard let request = clients[c].lanes[l].outstanding, request.sequence == sequence else {
+      return
+    }
+    clients[c].lanes[l].attempts += 1
+    let attempts = clients[c].lanes[l].attempts
+    trace.record(now, .clientSend(client: c, lane: l, sequence: sequence, attempt: attempts))
+    for r in 0..<ReplicaID(n) { sendRequest(request, to: r) }
+    queue.schedule(
+      .clientRetransmit(client: c, lane: l, sequence: sequence),
+      at: now + p.clientRetransmit << UInt64(min(attempts, 3)))
+  }
+
+  func sendRequest(_ request: Request, to r: ReplicaID) {
+    if loss > 0, network.chance(loss) { return }
+    queue.schedule(
+      .request(to: r, request, incarnation: replicas[Int(r)].incarnation),
+      at: now + delay(p.clientLink))
+  }
+
+  func nextOperation() -> [UInt8] {
+    let key: [UInt8] = [UInt8(workload.int(0...(p.keySpace - 1)))]
+    func value() -> [UInt8] { [UInt8(workload.int(0...3))] }
+    let operation: KeyValueOperation
+    switch workload.weighted(p.operationWeights) {
+    case 0: operation = .get(key: key)
+    case 1: operation = .put(key: key, value: value())
+    case 2: operation = .delete(key: key)
+    default:
+      operation = .compareAndSwap(
+        key: key, expected: workload.chance(0.3) ? nil : value(), new: value())
+    }
+    return operation.encode()
+  }
+
+  func receiveReply(_ reply: Reply) {
+    let c = Int(reply.client)
+    let l = Int(reply.lane)
+    guard c < clients.count, l < clients[c].lanes.count,
+      let request = clients[c].lanes[l].outstanding, request.sequence == reply.sequence,
+      !clients[c].lanes[l].votes.contains(where: { $0.replica == reply.replica }),
+      clients[c].credentials.verify(reply)
+    else { return }
+    trace.record(
+      now,
+      .reply(client: reply.client, lane: reply.lane, sequence: reply.sequence, from: reply.replica))
+    clients[c].lanes[l].votes.append((reply.replica, reply.result))
+    let matching = clients[c].lanes[l].votes.filter { $0.result == reply.result }.count
+    guard matching >= p.configuration.quorum else { return }
+    trace.record(now, .accepted(client: c, lane: l, sequence: reply.sequence))
+    requestsAccepted += 1
+    fail(checker.accepted(lane: request.key, sequence: reply.sequence, result: reply.result))
+    clients[c].lanes[l].outstanding = nil
+    clients[c].lanes[l].remaining -= 1
+    if clients[c].lanes[l].remaining > 0 {
+      queue.schedule(.clientNext(client: c, lane: l), at: now + workload.uint(0...p.thinkTime))
+    } else if !healed, allLanesDone {
+      queue.schedule(.heal, at: now)  // nothing left to disturb: start the liveness phase
+    }
+  }
+
+  var allLanesDone: Bool {
+    clients.allSatisfy { $0.lanes.allSatisfy { $0.remaining == 0 } }
+  }
+
+  // MARK: - Liveness phase
+
+  func heal() {
+    guard !healed else { return }
+    healed = true
+    trace.record(now, .heal)
+    activePartitions = []
+    recomputePartitions()
+    (loss, duplication, reordering, replay) = (0, 0, 0, 0)
+    for r in 0..<n where replicas[r].crashed {
+      trace.record(now, .restart(ReplicaID(r)))
+      replicas[r].crashed = false
+    }
+    livenessDeadline = now + p.livenessBound
+    queue.schedule(.livenessCheck, at: now + p.tickPeriod)
+  }
+
+  /// Whether liveness can be demanded; `atDeadline` adds the check for replicas
+  /// stuck behind garbage-collected orders (only conclusive once time is up).
+  func livenessRequired(atDeadline: Bool) -> (Bool, String?) {
+    if !p.leaderIsCorrect {
+      return (false, "leader is Byzantine (\(p.strategy(of: 0)!.rawValue)); no view change yet")
+    }
+    let needing = (0..<n).filter { replicas[$0].isCorrect && replicas[$0].neededStateTransfer }
+    if !needing.isEmpty {
+      return (false, "correct replicas \(needing) needed state transfer (not implemented yet)")
+    }
+    // A replica more than a window behind never emits stateTransferNeeded: it
+    // rejects the stable-checkpoint proof as outside its window (a gap of the core
+    // until state transfer lands). Its missing orders are garbage collected by a
+    // correct peer, so it cannot catch up by retransmission.
+    guard atDeadline else { return (true, nil) }
+    let highestLow =
+      (0..<n).filter { replicas[$0].isCorrect }
+      .map { replicas[$0].pillar.lowWaterMark }.max() ?? 0
+    let behind = (0..<n).filter {
+      replicas[$0].isCorrect && replicas[$0].pillar.nextDelivery <= highestLow
+    }
+    if !behind.isEmpty {
+      return (
+        false,
+        "correct replicas \(behind) are behind a checkpoint (\(highestLow)) that peers garbage"
+          + " collected; they need state transfer, which the core does not detect yet"
+      )
+    }
+    return (true, nil)
+  }
+
+  func convergence() -> String? {
+    let correct = (0..<n).filter { replicas[$0].isCorrect }
+    let executed = correct.map { replicas[$0].execution.lastExecuted }
+    guard Set(executed).count == 1 else { return "lastExecuted per correct replica \(executed)" }
+    let digests = correct.map { r in
+      var builder = DigestBuilder()
+      builder.append(Digest.of(replicas[r].execution.service.snapshot()))
+      builder.append(replicas[r].execution.replies.digest)
+      return builder.finalize()
+    }
+    guard Set(digests).count == 1 else { return "state digests differ: \(digests)" }
+    return nil
+  }
+
+  func checkLiveness() {
+    trace.record(now, .livenessCheck)
+    let (required, note) = livenessRequired(atDeadline: false)
+    if allLanesDone, !required || convergence() == nil {
+      livenessChecked = required
+      livenessNote = note
+      finished = true
+      return
+    }
+    if now >= livenessDeadline {
+      finishLiveness(reason: nil)
+      return
+    }
+    queue.schedule(.livenessCheck, at: now + 10_000)
+  }
+
+  func finishLiveness(reason: String?) {
+    finished = true
+    let (required, note) = livenessRequired(atDeadline: true)
+    guard required else {
+      livenessNote = note
+      return
+    }
+    let lanes = clients.enumerated().flatMap { c, client in
+      client.lanes.enumerated().compactMap { l, lane in
+        lane.remaining > 0 ? "\(c)/\(l) has \(lane.remaining) left" : nil
+      }
+    }
+    let replicasState = (0..<n).map { r in
+      "r\(r)\(replicas[r].isCorrect ? "" : "(byz)") next=\(replicas[r].pillar.nextDelivery)"
+        + " low=\(replicas[r].pillar.lowWaterMark) executed=\(replicas[r].execution.lastExecuted)"
+    }
+    fail(
+      .liveness,
+      (reason ?? "no convergence within \(p.livenessBound)us after healing") + ": lanes ["
+        + lanes.joined(separator: ", ") + "]; " + replicasState.joined(separator: "; ")
+        + "; " + (convergence() ?? "replicas converged"))
+  }
+}

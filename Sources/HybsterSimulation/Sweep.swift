@@ -1,0 +1,80 @@
+import Foundation
+
+/// The totals of a sweep over consecutive seeds.
+public struct SweepSummary: Sendable {
+  /// Runs completed.
+  public var runs = 0
+  /// Runs that broke an invariant, by seed.
+  public var violations: [SimulationResult] = []
+  /// Runs whose liveness phase was checked and held.
+  public var livenessChecked = 0
+  /// Runs where liveness could not be required (Byzantine leader, state transfer).
+  public var livenessNotChecked = 0
+  /// Client requests accepted in all runs.
+  public var requests = 0
+  /// Replica messages sent in all runs.
+  public var messages = 0
+  /// Events processed in all runs.
+  public var events = 0
+  /// Every Byzantine strategy some run used.
+  public var strategies: Set<ByzantineStrategy> = []
+  /// Wall-clock seconds.
+  public var wallSeconds = 0.0
+
+  /// Simulated (client-accepted) requests per wall-clock second.
+  public var requestsPerSecond: Double { wallSeconds > 0 ? Double(requests) / wallSeconds : 0 }
+
+  mutating func add(_ result: SimulationResult) {
+    runs += 1
+    if result.violation != nil { violations.append(result) }
+    if result.livenessChecked {
+      livenessChecked += 1
+    } else if result.violation == nil {
+      livenessNotChecked += 1
+    }
+    requests += result.requestsAccepted
+    messages += result.messagesSent
+    events += result.events
+    strategies.formUnion(result.strategies)
+  }
+}
+
+/// Runs many seeds in parallel, one seed per child task.
+public enum SimulationSweep {
+  /// Runs seeds `from ..< from + count` with up to `parallelism` at a time.
+  /// `progress` is called after each run (in completion order) with the run and
+  /// the number completed so far. With `stopAtFirstViolation` no new seed starts
+  /// once one failed.
+  public static func run(
+    from: UInt64, count: Int, options: SimulationOptions = SimulationOptions(),
+    parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
+    stopAtFirstViolation: Bool = false,
+    progress: (@Sendable (SimulationResult, Int) -> Void)? = nil
+  ) async -> SweepSummary {
+    let start = ContinuousClock.now
+    var summary = SweepSummary()
+    await withTaskGroup(of: SimulationResult.self) { group in
+      var next = 0
+      var running = 0
+      func startNext() {
+        let seed = from &+ UInt64(next)
+        next += 1
+        running += 1
+        group.addTask { Simulator.run(seed: seed, options: options) }
+      }
+      while next < count, running < max(1, parallelism) { startNext() }
+      while let result = await group.next() {
+        running -= 1
+        summary.add(result)
+        progress?(result, summary.runs)
+        let stop = stopAtFirstViolation && !summary.violations.isEmpty
+        if next < count, !stop { startNext() }
+      }
+    }
+    summary.violations.sort { $0.seed < $1.seed }
+    let elapsed = ContinuousClock.now - start
+    summary.wallSeconds =
+      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    return summary
+  }
+}

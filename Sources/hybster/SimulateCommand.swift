@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import HybsterCore
+import HybsterSimulation
+
+/// `hybster simulate`: the deterministic simulator over a range of seeds.
+struct SimulateCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "simulate",
+    abstract: "Run the deterministic simulator (faults, Byzantine replicas, invariant checks).",
+    discussion: """
+      Each seed determines a whole run: cluster size, batching, checkpoints, workload, \
+      network faults, crashes and Byzantine replicas. A failing seed prints the command \
+      that reproduces it.
+      """
+  )
+
+  @Option(help: "Number of seeds to run.")
+  var seeds: Int = 100
+
+  @Option(help: "First seed (default: random).")
+  var from: UInt64?
+
+  @Option(
+    help: ArgumentHelp(
+      "Force every Byzantine replica to one strategy.",
+      valueName: ByzantineStrategy.allCases.map(\.rawValue).joined(separator: "|")))
+  var byzantine: String?
+
+  @Flag(help: "Make exactly f replicas Byzantine.")
+  var byzantineMax = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Inject a deliberate bug into correct replicas (simulator self-test).",
+      valueName: "commitQuorumOfF|skipPrepareCertificateCheck"))
+  var inject: [String] = []
+
+  @Flag(help: "Print one JSON object on the last line.")
+  var json = false
+
+  @Flag(help: "Print every run's parameters and outcome.")
+  var verbose = false
+
+  func run() async throws {
+    guard seeds > 0 else { throw ValidationError("--seeds must be at least 1") }
+    var options = SimulationOptions(byzantineAtMaximum: byzantineMax)
+    if let byzantine {
+      guard let strategy = ByzantineStrategy(rawValue: byzantine) else {
+        throw ValidationError(
+          "unknown strategy '\(byzantine)'; one of "
+            + ByzantineStrategy.allCases.map(\.rawValue).joined(separator: ", "))
+      }
+      options.forcedStrategy = strategy
+    }
+    for name in inject {
+      switch name {
+      case "commitQuorumOfF": options.injectedFaults.insert(.commitQuorumOfF)
+      case "skipPrepareCertificateCheck":
+        options.injectedFaults.insert(.skipPrepareCertificateCheck)
+      default: throw ValidationError("unknown fault '\(name)'")
+      }
+    }
+    let first = from ?? UInt64.random(in: 0...UInt64(UInt32.max))
+    let count = seeds
+    let verbose = verbose
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    print("simulating \(count) seeds from \(first) on \(cores) cores")
+    let summary = await SimulationSweep.run(
+      from: first, count: count, options: options, parallelism: cores
+    ) { result, done in
+      if verbose || count == 1 {
+        print(result.parameters.description)
+        print(Self.outcome(result))
+      } else if result.violation != nil {
+        print("seed \(result.seed): VIOLATION \(result.violation!.invariant.rawValue)")
+      } else if done % max(1, count / 10) == 0 {
+        print("  \(done)/\(count) runs")
+      }
+    }
+    for result in summary.violations {
+      print("\nVIOLATION at seed \(result.seed)")
+      print(result.parameters.description)
+      print(result.violation!.description)
+      print("reproduce: \(result.reproduceCommand)")
+    }
+    print(
+      """
+      runs \(summary.runs), violations \(summary.violations.count), liveness checked \
+      \(summary.livenessChecked), liveness not checked \(summary.livenessNotChecked)
+      simulated requests \(summary.requests), simulated messages \(summary.messages), \
+      events \(summary.events)
+      wall \(String(format: "%.2f", summary.wallSeconds)) s, \
+      \(String(format: "%.0f", summary.requestsPerSecond)) simulated requests/s
+      strategies exercised: \(summary.strategies.sorted().map(\.rawValue).joined(separator: ", "))
+      """)
+    if json {
+      let object: [String: Any] = [
+        "from": first, "runs": summary.runs, "violations": summary.violations.count,
+        "violatingSeeds": summary.violations.map(\.seed),
+        "livenessChecked": summary.livenessChecked,
+        "livenessNotChecked": summary.livenessNotChecked, "requests": summary.requests,
+        "messages": summary.messages, "events": summary.events,
+        "wallSeconds": summary.wallSeconds, "requestsPerSecond": summary.requestsPerSecond,
+        "reproduce": summary.violations.map(\.reproduceCommand),
+      ]
+      let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+      print(String(decoding: data, as: UTF8.self))
+    }
+    if !summary.violations.isEmpty { throw ExitCode(1) }
+  }
+
+  static func outcome(_ result: SimulationResult) -> String {
+    if let violation = result.violation {
+      return "seed \(result.seed): \(violation)\nreproduce: \(result.reproduceCommand)"
+    }
+    return "seed \(result.seed): ok, \(result.requestsAccepted) requests accepted,"
+      + " \(result.messagesSent) messages, \(result.events) events, simulated"
+      + " \(result.simulatedTime / 1000) ms, liveness "
+      + (result.livenessChecked ? "checked" : "not checked (\(result.livenessNote ?? "-"))")
+      + ", trace hash \(String(result.traceHash, radix: 16))"
+  }
+}
