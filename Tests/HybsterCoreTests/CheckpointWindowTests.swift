@@ -25,8 +25,12 @@ struct CheckpointWindowTests {
       ])
     let commit = Forge.commit(order: 9, batchDigest: batch.digest, replica: 2)
     #expect(follower.handle(.message(.commit(commit), from: 2)).rejections.count == 1)
+    // A CHECKPOINT beyond the window is only learned from (one vote per replica):
+    // it is not acted upon, and alone it moves nothing.
     let checkpoint = Forge.checkpoint(order: 12, stateDigest: .zero, replica: 2)
-    #expect(follower.handle(.message(.checkpoint(checkpoint), from: 2)).rejections.count == 1)
+    let learned = follower.handle(.message(.checkpoint(checkpoint), from: 2))
+    #expect(learned.stable.isEmpty && learned.stateTransfers.isEmpty)
+    #expect(follower.lowWaterMark == 0)
     #expect(follower.logSize == 0)
     // The boundary itself is inside: low < o ≤ low + W.
     let edge = Forge.prepare(order: 8, batch: batch)
@@ -184,6 +188,43 @@ struct CheckpointWindowTests {
       .message(.checkpoint(Forge.checkpoint(order: 4, stateDigest: d, replica: 2)), from: 2))
     #expect(late.isEmpty)
     #expect(pillar.stableCheckpoint?.proof.count == 2)
+  }
+}
+
+@Suite("Checkpoints beyond the window (§5.2.2)")
+struct BeyondWindowCheckpointTests {
+  @Test("a replica more than a window behind learns from f+1 votes and asks for state")
+  func farBehind() {
+    var pillar = Keys.pillar(testConfiguration(n: 5, k: 4, w: 8), replica: 4)
+    let d = Digest.of([9])
+    // Order 40 is far above this replica's window (0, 8].
+    var actions: [PillarAction] = []
+    for r: ReplicaID in [0, 1] {
+      actions = pillar.handle(
+        .message(.checkpoint(Forge.checkpoint(order: 40, stateDigest: d, replica: r)), from: r))
+      #expect(actions.stable.isEmpty, "f votes are not enough")
+    }
+    actions = pillar.handle(
+      .message(.checkpoint(Forge.checkpoint(order: 40, stateDigest: d, replica: 2)), from: 2))
+    #expect(actions.stable == [40])
+    #expect(actions.stateTransfers == [40])
+    #expect(pillar.lowWaterMark == 40)
+  }
+
+  @Test("beyond the window each replica keeps one vote: a flood cannot grow memory")
+  func bounded() {
+    var pillar = Keys.pillar(testConfiguration(n: 3, k: 4, w: 8), replica: 0)
+    for i in 1...500 {
+      let order = UInt64(100 + 4 * i)
+      let vote = Forge.checkpoint(
+        order: order, stateDigest: Digest.of([UInt8(i % 256)]), replica: 1)
+      #expect(pillar.handle(.message(.checkpoint(vote), from: 1)).stable.isEmpty)
+    }
+    // One forged-digest vote from replica 1 never makes anything stable alone, and a
+    // lower vote after a higher one from the same replica is ignored.
+    #expect(pillar.lowWaterMark == 0)
+    let matching = Forge.checkpoint(order: 2100, stateDigest: Digest.of([244]), replica: 2)
+    #expect(pillar.handle(.message(.checkpoint(matching), from: 2)).stable == [2100])
   }
 }
 

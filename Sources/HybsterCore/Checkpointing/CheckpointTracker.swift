@@ -18,10 +18,30 @@ struct CheckpointTracker: Sendable {
       proof: matching.sorted { $0.replica < $1.replica })
   }
 
+  /// Each replica's highest vote beyond the window (at most one per replica).
+  private(set) var beyondWindow: [ReplicaID: CheckpointMessage] = [:]
+
+  /// Records a verified vote for a checkpoint beyond the window, keeping only each
+  /// replica's highest, and returns the checkpoint f+1 of them agree on, if any.
+  mutating func recordBeyondWindow(_ message: CheckpointMessage, quorum: Int)
+    -> StableCheckpoint?
+  {
+    if let kept = beyondWindow[message.replica], kept.order >= message.order { return nil }
+    beyondWindow[message.replica] = message
+    let matching = beyondWindow.values.filter {
+      $0.order == message.order && $0.stateDigest == message.stateDigest
+    }
+    guard matching.count >= quorum else { return nil }
+    return StableCheckpoint(
+      order: message.order, stateDigest: message.stateDigest,
+      proof: matching.sorted { $0.replica < $1.replica })
+  }
+
   /// Makes `checkpoint` the stable one and discards every vote at or below it.
   mutating func stabilize(_ checkpoint: StableCheckpoint) {
     stable = checkpoint
     votes = votes.filter { $0.key > checkpoint.order }
+    beyondWindow = beyondWindow.filter { $0.value.order > checkpoint.order }
   }
 
   /// The number of checkpoint order numbers with votes (bounded by W/K).

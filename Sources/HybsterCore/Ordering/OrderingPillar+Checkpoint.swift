@@ -33,7 +33,7 @@ extension OrderingPillar {
     _ message: CheckpointMessage, from sender: ReplicaID, into actions: inout [PillarAction]
   ) {
     guard message.order > lowWaterMark else { return }  // already stable
-    guard message.order <= highWaterMark, isCheckpointOrder(message.order) else {
+    guard isCheckpointOrder(message.order) else {
       actions.append(
         .rejected(
           .outsideWindow(
@@ -48,6 +48,16 @@ extension OrderingPillar {
     }
     guard isValidCheckpointCertificate(message) else {
       actions.append(.rejected(.invalidCertificate(message: "CHECKPOINT", sender: sender)))
+      return
+    }
+    if message.order > highWaterMark {
+      // A replica more than a window behind must still learn that the others moved
+      // on, or it never asks for state. Beyond the window only each replica's
+      // highest vote is kept (n at most): learning is bounded, acting is not done.
+      guard let stable = checkpoints.recordBeyondWindow(message, quorum: voteQuorum) else {
+        return
+      }
+      stabilize(stable, into: &actions)
       return
     }
     recordCheckpoint(message, into: &actions)
@@ -75,6 +85,12 @@ extension OrderingPillar {
 
   mutating func recordCheckpoint(_ message: CheckpointMessage, into actions: inout [PillarAction]) {
     guard let stable = checkpoints.record(message, quorum: voteQuorum) else { return }
+    stabilize(stable, into: &actions)
+  }
+
+  /// Makes `stable` the stable checkpoint: garbage collection, window move, and
+  /// state transfer if this replica has not executed up to it (§5.2.2).
+  mutating func stabilize(_ stable: StableCheckpoint, into actions: inout [PillarAction]) {
     let ownVote = checkpoints.votes[stable.order]?[replica]
     checkpoints.stabilize(stable)
     lowWaterMark = stable.order

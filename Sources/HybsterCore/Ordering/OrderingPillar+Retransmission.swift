@@ -36,8 +36,11 @@ extension OrderingPillar {
         actions.append(.send(.checkpoint(message), to: sender))
       }
     }
-    for (_, votes) in checkpoints.votes {
-      if let own = votes[replica] { actions.append(.send(.checkpoint(own), to: sender)) }
+    // Sorted, so that the core's output is a function of its inputs alone.
+    for order in checkpoints.votes.keys.sorted() {
+      if let own = checkpoints.votes[order]?[replica] {
+        actions.append(.send(.checkpoint(own), to: sender))
+      }
     }
     let first = max(status.nextDelivery, lowWaterMark + 1)
     let last = min(highWaterMark, first + Self.retransmissionLimit - 1)
@@ -45,8 +48,8 @@ extension OrderingPillar {
     for order in first...last {
       guard let slot = slots[order] else { continue }
       if let prepare = slot.prepare { actions.append(.send(.prepare(prepare), to: sender)) }
-      for commit in slot.commits.values where commit.replica != sender {
-        actions.append(.send(.commit(commit), to: sender))
+      for follower in slot.commits.keys.sorted() where follower != sender {
+        actions.append(.send(.commit(slot.commits[follower]!), to: sender))
       }
     }
   }
