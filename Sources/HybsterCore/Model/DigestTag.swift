@@ -10,4 +10,6 @@ public enum DigestTag: UInt8, Sendable {
   case checkpointState = 7
   case clientKey = 8
   case replyVector = 9
+  case viewChange = 10
+  case newViewAck = 11
 }

@@ -6,4 +6,7 @@ public enum ProtocolMessage: Hashable, Sendable {
   /// A client request forwarded to the leader by a replica that received it.
   case forwardedRequest(Request)
   case status(StatusMessage)
+  case viewChange(ViewChange)
+  case newView(NewView)
+  case newViewAck(NewViewAck)
 }

@@ -102,6 +102,10 @@ public struct OrderingPillar: Sendable {
       case .forwardedRequest(let request):
         receiveRequest(request, forwarded: true, into: &actions)
       case .status(let status): receiveStatus(status, from: sender, into: &actions)
+      case .viewChange(let viewChange):
+        receiveViewChange(viewChange, from: sender, into: &actions)
+      case .newView(let newView): receiveNewView(newView, from: sender, into: &actions)
+      case .newViewAck(let ack): receiveNewViewAck(ack, from: sender, into: &actions)
       }
     case .batchTimeout:
       batchTimerArmed = false
