@@ -57,4 +57,12 @@ public struct StableCheckpoint: Hashable, Sendable {
   public var stateDigest: Digest
   /// f+1 matching CHECKPOINT messages.
   public var proof: [CheckpointMessage]
+
+  /// Creates a stable checkpoint from its quorum certificate (unverified: the
+  /// receiver of a VIEW-CHANGE checks the proof itself).
+  public init(order: OrderNumber, stateDigest: Digest, proof: [CheckpointMessage]) {
+    self.order = order
+    self.stateDigest = stateDigest
+    self.proof = proof
+  }
 }
