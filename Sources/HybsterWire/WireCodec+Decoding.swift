@@ -27,12 +27,19 @@ extension WireCodec {
     case .hello: message = .hello(try readHello(&frame))
     case .request: message = .request(try readRequest(&frame, "request", limits))
     case .reply: message = .reply(try readReply(&frame, limits))
-    case .prepare: message = .protocolMessage(.prepare(try readPrepare(&frame, limits)))
+    case .prepare:
+      message = .protocolMessage(.prepare(try readPrepare(&frame, "prepare", limits)))
     case .commit: message = .protocolMessage(.commit(try readCommit(&frame)))
-    case .checkpoint: message = .protocolMessage(.checkpoint(try readCheckpoint(&frame)))
+    case .checkpoint:
+      message = .protocolMessage(.checkpoint(try readCheckpoint(&frame, "checkpoint")))
     case .forwardedRequest:
       message = .protocolMessage(.forwardedRequest(try readRequest(&frame, "request", limits)))
     case .status: message = .protocolMessage(.status(try readStatus(&frame)))
+    case .viewChange:
+      message = .protocolMessage(.viewChange(try readViewChange(&frame, "viewChange", limits)))
+    case .newView: message = .protocolMessage(.newView(try readNewView(&frame, limits)))
+    case .newViewAck:
+      message = .protocolMessage(.newViewAck(try readNewViewAck(&frame, "newViewAck", limits)))
     }
     guard frame.readableBytes == 0 else { throw .trailingBytes(count: frame.readableBytes) }
     return message
@@ -111,26 +118,26 @@ extension WireCodec {
       result: result, tag: tag)
   }
 
-  private static func readPrepare(_ buffer: inout ByteBuffer, _ limits: WireLimits)
-    throws(WireError) -> Prepare
-  {
-    let view: View = try buffer.readWire("prepare.view")
-    let order: OrderNumber = try buffer.readWire("prepare.order")
-    let rawCount: UInt32 = try buffer.readWire("prepare.batch")
+  private static func readPrepare(
+    _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, _ limits: WireLimits
+  ) throws(WireError) -> Prepare {
+    let view: View = try buffer.readWire(field() + ".view")
+    let order: OrderNumber = try buffer.readWire(field() + ".order")
+    func batchField() -> String { field() + ".batch" }
+    let rawCount: UInt32 = try buffer.readWire(batchField())
     guard UInt64(rawCount) <= UInt64(limits.maxBatchCount) else {
-      throw .fieldTooLarge(
-        field: "prepare.batch", count: Int(rawCount), limit: limits.maxBatchCount)
+      throw .fieldTooLarge(field: batchField(), count: Int(rawCount), limit: limits.maxBatchCount)
     }
     let count = Int(rawCount)
     guard count <= buffer.readableBytes / requestFixedBytes else {
-      throw .truncated(field: "prepare.batch")
+      throw .truncated(field: batchField())
     }
     var requests: [Request] = []
     requests.reserveCapacity(count)
     for _ in 0..<count {
-      requests.append(try readRequest(&buffer, "prepare.batch.request", limits))
+      requests.append(try readRequest(&buffer, batchField() + ".request", limits))
     }
-    let certificate = try buffer.readCertificate("prepare.certificate")
+    let certificate = try buffer.readCertificate(field() + ".certificate")
     return Prepare(
       view: view, order: order, batch: Batch(requests: requests), certificate: certificate)
   }
@@ -146,13 +153,13 @@ extension WireCodec {
       certificate: certificate)
   }
 
-  private static func readCheckpoint(_ buffer: inout ByteBuffer) throws(WireError)
-    -> CheckpointMessage
-  {
-    let order: OrderNumber = try buffer.readWire("checkpoint.order")
-    let stateDigest = try buffer.readDigest("checkpoint.stateDigest")
-    let replica: ReplicaID = try buffer.readWire("checkpoint.replica")
-    let certificate = try buffer.readCertificate("checkpoint.certificate")
+  private static func readCheckpoint(
+    _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String
+  ) throws(WireError) -> CheckpointMessage {
+    let order: OrderNumber = try buffer.readWire(field() + ".order")
+    let stateDigest = try buffer.readDigest(field() + ".stateDigest")
+    let replica: ReplicaID = try buffer.readWire(field() + ".replica")
+    let certificate = try buffer.readCertificate(field() + ".certificate")
     return CheckpointMessage(
       order: order, stateDigest: stateDigest, replica: replica, certificate: certificate)
   }
@@ -162,6 +169,105 @@ extension WireCodec {
     let view: View = try buffer.readWire("status.view")
     let nextDelivery: OrderNumber = try buffer.readWire("status.nextDelivery")
     return StatusMessage(replica: replica, view: view, nextDelivery: nextDelivery)
+  }
+
+  private static func readViewChange(
+    _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, _ limits: WireLimits
+  ) throws(WireError) -> ViewChange {
+    let replica: ReplicaID = try buffer.readWire(field() + ".replica")
+    let fromView: View = try buffer.readWire(field() + ".fromView")
+    let toView: View = try buffer.readWire(field() + ".toView")
+    func checkpointField() -> String { field() + ".checkpoint" }
+    let presence: UInt8 = try buffer.readWire(checkpointField())
+    let checkpoint: StableCheckpoint?
+    switch CheckpointPresenceByte(rawValue: presence) {
+    case .absent:
+      checkpoint = nil
+    case .present:
+      let order: OrderNumber = try buffer.readWire(checkpointField() + ".order")
+      let stateDigest = try buffer.readDigest(checkpointField() + ".stateDigest")
+      func proofField() -> String { checkpointField() + ".proof" }
+      let proof = try readArray(
+        &buffer, proofField(), count: UInt16.self, limit: limits.maxCheckpointProofEntries,
+        minimumElementBytes: checkpointFixedBytes + independentCertificateBytes
+      ) { (buffer: inout ByteBuffer) throws(WireError) in
+        try readCheckpoint(&buffer, proofField() + ".checkpoint")
+      }
+      checkpoint = StableCheckpoint(order: order, stateDigest: stateDigest, proof: proof)
+    case nil:
+      throw .invalidEnumValue(field: checkpointField(), value: presence)
+    }
+    let prepares = try readPrepares(&buffer, field() + ".prepares", limits)
+    let certificate = try buffer.readCertificate(field() + ".certificate")
+    return ViewChange(
+      replica: replica, fromView: fromView, toView: toView, checkpoint: checkpoint,
+      prepares: prepares, certificate: certificate)
+  }
+
+  private static func readNewView(_ buffer: inout ByteBuffer, _ limits: WireLimits)
+    throws(WireError) -> NewView
+  {
+    let view: View = try buffer.readWire("newView.view")
+    let viewChanges = try readArray(
+      &buffer, "newView.viewChanges", count: UInt16.self, limit: limits.maxNewViewEntries,
+      minimumElementBytes: viewChangeFixedBytes + independentCertificateBytes
+    ) { (buffer: inout ByteBuffer) throws(WireError) in
+      try readViewChange(&buffer, "newView.viewChanges.viewChange", limits)
+    }
+    let acknowledgments = try readArray(
+      &buffer, "newView.acknowledgments", count: UInt16.self, limit: limits.maxNewViewEntries,
+      minimumElementBytes: newViewAckFixedBytes + independentCertificateBytes
+    ) { (buffer: inout ByteBuffer) throws(WireError) in
+      try readNewViewAck(&buffer, "newView.acknowledgments.newViewAck", limits)
+    }
+    let prepares = try readPrepares(&buffer, "newView.prepares", limits)
+    return NewView(
+      view: view, viewChanges: viewChanges, acknowledgments: acknowledgments, prepares: prepares)
+  }
+
+  private static func readNewViewAck(
+    _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, _ limits: WireLimits
+  ) throws(WireError) -> NewViewAck {
+    let replica: ReplicaID = try buffer.readWire(field() + ".replica")
+    let view: View = try buffer.readWire(field() + ".view")
+    let prepares = try readPrepares(&buffer, field() + ".prepares", limits)
+    let certificate = try buffer.readCertificate(field() + ".certificate")
+    return NewViewAck(
+      replica: replica, view: view, prepares: prepares, certificate: certificate)
+  }
+
+  /// Reads a `Prepare[u32]` bounded by ``WireLimits/maxViewChangePrepares``.
+  private static func readPrepares(
+    _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, _ limits: WireLimits
+  ) throws(WireError) -> [Prepare] {
+    try readArray(
+      &buffer, field(), count: UInt32.self, limit: limits.maxViewChangePrepares,
+      minimumElementBytes: prepareFixedBytes + independentCertificateBytes
+    ) { (buffer: inout ByteBuffer) throws(WireError) in
+      try readPrepare(&buffer, field() + ".prepare", limits)
+    }
+  }
+
+  /// Reads a `T[u16]` or `T[u32]`: checks the count against `limit`, then against
+  /// the readable bytes at `minimumElementBytes` per element, and only then
+  /// allocates and reads the elements.
+  private static func readArray<Count: FixedWidthInteger & UnsignedInteger, Element>(
+    _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, count: Count.Type,
+    limit: Int, minimumElementBytes: Int,
+    _ readElement: (inout ByteBuffer) throws(WireError) -> Element
+  ) throws(WireError) -> [Element] {
+    let rawCount: Count = try buffer.readWire(field())
+    guard UInt64(rawCount) <= UInt64(limit) else {
+      throw .fieldTooLarge(field: field(), count: Int(rawCount), limit: limit)
+    }
+    let count = Int(rawCount)
+    guard count <= buffer.readableBytes / minimumElementBytes else {
+      throw .truncated(field: field())
+    }
+    var elements: [Element] = []
+    elements.reserveCapacity(count)
+    for _ in 0..<count { elements.append(try readElement(&buffer)) }
+    return elements
   }
 }
 

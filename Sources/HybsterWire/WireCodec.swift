@@ -26,7 +26,8 @@ public enum WireCodec {
   /// itself decoded under the same limits (``FrameEncoder`` does).
   ///
   /// - Precondition: every count fits its wire field: at most 65,535 authenticator
-  ///   entries, at most 2³²−1 requests or bytes, and a frame length below 2³².
+  ///   entries, checkpoint proof entries, VIEW-CHANGEs or NEW-VIEW-ACKs, at most
+  ///   2³²−1 requests, PREPAREs or bytes, and a frame length below 2³².
   public static func encode(_ message: WireMessage, into buffer: inout ByteBuffer) {
     let length = frameLength(of: message)
     precondition(length <= Int(UInt32.max), "frame too long for its length field")
@@ -46,6 +47,9 @@ public enum WireCodec {
       case .checkpoint(let checkpoint): write(checkpoint, into: &buffer)
       case .forwardedRequest(let request): write(request, into: &buffer)
       case .status(let status): write(status, into: &buffer)
+      case .viewChange(let viewChange): write(viewChange, into: &buffer)
+      case .newView(let newView): write(newView, into: &buffer)
+      case .newViewAck(let acknowledgment): write(acknowledgment, into: &buffer)
       }
     }
     assert(buffer.writerIndex - start == length, "frameLength(of:) disagrees with encode")
@@ -61,16 +65,21 @@ public enum WireCodec {
     case .reply(let reply): payload = replyFixedBytes + reply.result.count
     case .protocolMessage(let message):
       switch message {
-      case .prepare(let prepare):
-        var total = prepareFixedBytes + encodedLength(of: prepare.certificate)
-        for request in prepare.batch.requests { total += encodedLength(of: request) }
-        payload = total
+      case .prepare(let prepare): payload = encodedLength(of: prepare)
       case .commit(let commit):
         payload = commitFixedBytes + encodedLength(of: commit.certificate)
-      case .checkpoint(let checkpoint):
-        payload = checkpointFixedBytes + encodedLength(of: checkpoint.certificate)
+      case .checkpoint(let checkpoint): payload = encodedLength(of: checkpoint)
       case .forwardedRequest(let request): payload = encodedLength(of: request)
       case .status: payload = statusBytes
+      case .viewChange(let viewChange): payload = encodedLength(of: viewChange)
+      case .newView(let newView):
+        var total = newViewFixedBytes + encodedLength(of: newView.prepares)
+        for viewChange in newView.viewChanges { total += encodedLength(of: viewChange) }
+        for acknowledgment in newView.acknowledgments {
+          total += encodedLength(of: acknowledgment)
+        }
+        payload = total
+      case .newViewAck(let acknowledgment): payload = encodedLength(of: acknowledgment)
       }
     }
     return headerBytes + payload
@@ -92,11 +101,26 @@ public enum WireCodec {
     case .reply(let reply):
       try check(reply.result.count, field: "reply.result", limit: limits.maxPayloadBytes)
     case .protocolMessage(.prepare(let prepare)):
+      try validate(prepare, field: "prepare", limits: limits)
+    case .protocolMessage(.viewChange(let viewChange)):
+      try validate(viewChange, field: "viewChange", limits: limits)
+    case .protocolMessage(.newView(let newView)):
       try check(
-        prepare.batch.requests.count, field: "prepare.batch", limit: limits.maxBatchCount)
-      for request in prepare.batch.requests {
-        try validate(request, field: "prepare.batch.request", limits: limits)
+        newView.viewChanges.count, field: "newView.viewChanges", limit: limits.maxNewViewEntries)
+      for viewChange in newView.viewChanges {
+        try validate(viewChange, field: "newView.viewChanges.viewChange", limits: limits)
       }
+      try check(
+        newView.acknowledgments.count, field: "newView.acknowledgments",
+        limit: limits.maxNewViewEntries)
+      for acknowledgment in newView.acknowledgments {
+        try validate(
+          acknowledgment.prepares, field: "newView.acknowledgments.newViewAck.prepares",
+          limits: limits)
+      }
+      try validate(newView.prepares, field: "newView.prepares", limits: limits)
+    case .protocolMessage(.newViewAck(let acknowledgment)):
+      try validate(acknowledgment.prepares, field: "newViewAck.prepares", limits: limits)
     }
     let length = frameLength(of: message)
     guard length <= limits.maxFrameLength else {
@@ -113,6 +137,34 @@ public enum WireCodec {
       limit: limits.maxAuthenticatorEntries)
   }
 
+  private static func validate(_ prepare: Prepare, field: String, limits: WireLimits)
+    throws(WireError)
+  {
+    let requests = prepare.batch.requests
+    try check(requests.count, field: field + ".batch", limit: limits.maxBatchCount)
+    for request in requests {
+      try validate(request, field: field + ".batch.request", limits: limits)
+    }
+  }
+
+  private static func validate(_ prepares: [Prepare], field: String, limits: WireLimits)
+    throws(WireError)
+  {
+    try check(prepares.count, field: field, limit: limits.maxViewChangePrepares)
+    for prepare in prepares { try validate(prepare, field: field + ".prepare", limits: limits) }
+  }
+
+  private static func validate(_ viewChange: ViewChange, field: String, limits: WireLimits)
+    throws(WireError)
+  {
+    if let checkpoint = viewChange.checkpoint {
+      try check(
+        checkpoint.proof.count, field: field + ".checkpoint.proof",
+        limit: limits.maxCheckpointProofEntries)
+    }
+    try validate(viewChange.prepares, field: field + ".prepares", limits: limits)
+  }
+
   private static func check(_ count: Int, field: String, limit: Int) throws(WireError) {
     guard count <= limit else { throw .fieldTooLarge(field: field, count: count, limit: limit) }
   }
@@ -126,6 +178,14 @@ public enum WireCodec {
   static let commitFixedBytes = 8 + 8 + Digest.byteCount + 4
   static let checkpointFixedBytes = 8 + Digest.byteCount + 4
   static let statusBytes = 4 + 8 + 8
+  /// replica, fromView, toView, checkpoint presence, prepares count.
+  static let viewChangeFixedBytes = 4 + 8 + 8 + 1 + 4
+  /// A present checkpoint: order, stateDigest, proof count.
+  static let stableCheckpointFixedBytes = 8 + Digest.byteCount + 2
+  /// view, viewChanges count, acknowledgments count, prepares count.
+  static let newViewFixedBytes = 8 + 2 + 2 + 4
+  /// replica, view, prepares count.
+  static let newViewAckFixedBytes = 4 + 8 + 4
   static let independentCertificateBytes = 4 + 4 + 1 + 16 + TrInXMAC.byteCount
   static let continuingCertificateBytes = independentCertificateBytes + 16
 
@@ -136,6 +196,39 @@ public enum WireCodec {
 
   static func encodedLength(of certificate: Certificate) -> Int {
     certificate.previousValue == nil ? independentCertificateBytes : continuingCertificateBytes
+  }
+
+  static func encodedLength(of prepare: Prepare) -> Int {
+    var total = prepareFixedBytes + encodedLength(of: prepare.certificate)
+    for request in prepare.batch.requests { total += encodedLength(of: request) }
+    return total
+  }
+
+  /// The PREPAREs alone, without their count.
+  static func encodedLength(of prepares: [Prepare]) -> Int {
+    var total = 0
+    for prepare in prepares { total += encodedLength(of: prepare) }
+    return total
+  }
+
+  static func encodedLength(of checkpoint: CheckpointMessage) -> Int {
+    checkpointFixedBytes + encodedLength(of: checkpoint.certificate)
+  }
+
+  static func encodedLength(of viewChange: ViewChange) -> Int {
+    var total =
+      viewChangeFixedBytes + encodedLength(of: viewChange.prepares)
+      + encodedLength(of: viewChange.certificate)
+    if let checkpoint = viewChange.checkpoint {
+      total += stableCheckpointFixedBytes
+      for message in checkpoint.proof { total += encodedLength(of: message) }
+    }
+    return total
+  }
+
+  static func encodedLength(of acknowledgment: NewViewAck) -> Int {
+    newViewAckFixedBytes + encodedLength(of: acknowledgment.prepares)
+      + encodedLength(of: acknowledgment.certificate)
   }
 
   // MARK: Writers
@@ -203,6 +296,49 @@ public enum WireCodec {
     buffer.writeInteger(status.nextDelivery)
   }
 
+  private static func write(_ viewChange: ViewChange, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(viewChange.replica)
+    buffer.writeInteger(viewChange.fromView)
+    buffer.writeInteger(viewChange.toView)
+    if let checkpoint = viewChange.checkpoint {
+      buffer.writeInteger(CheckpointPresenceByte.present.rawValue)
+      buffer.writeInteger(checkpoint.order)
+      write(checkpoint.stateDigest, into: &buffer)
+      precondition(checkpoint.proof.count <= Int(UInt16.max), "checkpoint proof too long")
+      buffer.writeInteger(UInt16(checkpoint.proof.count))
+      for message in checkpoint.proof { write(message, into: &buffer) }
+    } else {
+      buffer.writeInteger(CheckpointPresenceByte.absent.rawValue)
+    }
+    write(viewChange.prepares, into: &buffer)
+    write(viewChange.certificate, into: &buffer)
+  }
+
+  private static func write(_ newView: NewView, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(newView.view)
+    precondition(newView.viewChanges.count <= Int(UInt16.max), "too many VIEW-CHANGEs")
+    buffer.writeInteger(UInt16(newView.viewChanges.count))
+    for viewChange in newView.viewChanges { write(viewChange, into: &buffer) }
+    precondition(newView.acknowledgments.count <= Int(UInt16.max), "too many NEW-VIEW-ACKs")
+    buffer.writeInteger(UInt16(newView.acknowledgments.count))
+    for acknowledgment in newView.acknowledgments { write(acknowledgment, into: &buffer) }
+    write(newView.prepares, into: &buffer)
+  }
+
+  private static func write(_ acknowledgment: NewViewAck, into buffer: inout ByteBuffer) {
+    buffer.writeInteger(acknowledgment.replica)
+    buffer.writeInteger(acknowledgment.view)
+    write(acknowledgment.prepares, into: &buffer)
+    write(acknowledgment.certificate, into: &buffer)
+  }
+
+  /// A `Prepare[u32]`: the count, then each PREPARE as in a PREPARE frame.
+  private static func write(_ prepares: [Prepare], into buffer: inout ByteBuffer) {
+    precondition(prepares.count <= Int(UInt32.max), "too many PREPAREs")
+    buffer.writeInteger(UInt32(prepares.count))
+    for prepare in prepares { write(prepare, into: &buffer) }
+  }
+
   private static func write(_ certificate: Certificate, into buffer: inout ByteBuffer) {
     buffer.writeInteger(certificate.issuer)
     buffer.writeInteger(certificate.counter)
@@ -235,4 +371,10 @@ public enum WireCodec {
 enum HelloRoleByte: UInt8 {
   case replica = 1
   case client = 2
+}
+
+/// The byte before a VIEW-CHANGE's checkpoint: whether one follows.
+enum CheckpointPresenceByte: UInt8 {
+  case absent = 0
+  case present = 1
 }

@@ -7,7 +7,7 @@ import HybsterCore
 public enum WireMessage: Hashable, Sendable {
   /// The first frame on every connection, in both directions.
   case hello(Hello)
-  /// A message between replicas (§5.2.1, §5.2.2).
+  /// A message between replicas (§5.2.1, §5.2.2, §5.2.3).
   case protocolMessage(ProtocolMessage)
   /// A client's REQUEST to a replica (§5.2.1).
   case request(Request)
@@ -27,6 +27,9 @@ public enum WireMessage: Hashable, Sendable {
       case .checkpoint: .checkpoint
       case .forwardedRequest: .forwardedRequest
       case .status: .status
+      case .viewChange: .viewChange
+      case .newView: .newView
+      case .newViewAck: .newViewAck
       }
     }
   }
@@ -52,6 +55,12 @@ public enum WireMessageType: UInt8, Hashable, Sendable, CaseIterable {
   case forwardedRequest = 0x13
   /// STATUS, which triggers retransmission (§5.2.2).
   case status = 0x14
+  /// VIEW-CHANGE (§5.2.3).
+  case viewChange = 0x15
+  /// NEW-VIEW (§5.2.3).
+  case newView = 0x16
+  /// NEW-VIEW-ACK (§5.2.3).
+  case newViewAck = 0x17
 }
 
 /// The handshake frame: who is at this end of the connection and the highest wire
