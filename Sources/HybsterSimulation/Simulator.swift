@@ -309,6 +309,10 @@ final class SimulationRun {
           .batchTimeout(replica, incarnation: replicas[r].incarnation), at: now + p.batchTimeout)
       case .rejected:
         break
+      case .viewChangeStarted(let view):
+        trace.record(now, .viewChangeStarted(replica, view))
+      case .viewInstalled(let view, _):
+        trace.record(now, .viewInstalled(replica, view))
       }
       if violation != nil { return }
     }

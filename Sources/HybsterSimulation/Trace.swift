@@ -13,6 +13,8 @@ enum TraceEvent: Sendable {
   case deliver(ReplicaID, order: OrderNumber, requests: Int)
   case stable(ReplicaID, OrderNumber)
   case stateTransferNeeded(ReplicaID, OrderNumber)
+  case viewChangeStarted(ReplicaID, View)
+  case viewInstalled(ReplicaID, View)
   case crash(ReplicaID)
   case restart(ReplicaID)
   case partition(Int, start: Bool)
@@ -42,6 +44,8 @@ enum TraceEvent: Sendable {
     case .partition(let i, let s): return (14, UInt64(i), s ? 1 : 0, 0)
     case .heal: return (15, 0, 0, 0)
     case .livenessCheck: return (16, 0, 0, 0)
+    case .viewChangeStarted(let r, let v): return (17, UInt64(r), v, 0)
+    case .viewInstalled(let r, let v): return (18, UInt64(r), v, 0)
     }
   }
 
@@ -52,6 +56,9 @@ enum TraceEvent: Sendable {
     case .checkpoint(let c): (3, 0, c.order, UInt64(c.replica))
     case .forwardedRequest(let r): (4, UInt64(r.client), r.sequence, UInt64(r.lane))
     case .status(let s): (5, s.view, s.nextDelivery, UInt64(s.replica))
+    case .viewChange(let v): (6, v.toView, UInt64(v.prepares.count), UInt64(v.replica))
+    case .newView(let v): (7, v.view, UInt64(v.prepares.count), UInt64(v.viewChanges.count))
+    case .newViewAck(let a): (8, a.view, UInt64(a.prepares.count), UInt64(a.replica))
     }
   }
 
@@ -71,6 +78,15 @@ enum TraceEvent: Sendable {
       case .forwardedRequest(let r):
         body = "FORWARD \(r.client)/\(r.lane)#\(r.sequence)"
       case .status(let s): body = "STATUS by \(s.replica) v\(s.view) next \(s.nextDelivery)"
+      case .viewChange(let v):
+        body =
+          "VIEW-CHANGE by \(v.replica) \(v.fromView)->\(v.toView) cp \(v.checkpointOrder)"
+          + " prepares \(v.prepares.map(\.order)) prev \(v.certificate.previousValue.map { "\($0)" } ?? "-")"
+      case .newView(let v):
+        body =
+          "NEW-VIEW v\(v.view) from \(v.viewChanges.map(\.replica)) acks \(v.acknowledgments.map(\.replica))"
+          + " prepares \(v.prepares.map(\.order))"
+      case .newViewAck(let a): body = "NEW-VIEW-ACK by \(a.replica) v\(a.view)"
       }
       return "r\(to) <- r\(from) \(body)"
     case .request(let to, let c, let l, let s): return "r\(to) <- client \(c)/\(l)#\(s) REQUEST"
@@ -84,6 +100,8 @@ enum TraceEvent: Sendable {
     case .deliver(let r, let o, let n): return "r\(r) DELIVERS o\(o) (\(n) requests)"
     case .stable(let r, let o): return "r\(r) checkpoint \(o) stable"
     case .stateTransferNeeded(let r, let o): return "r\(r) needs state transfer to \(o)"
+    case .viewChangeStarted(let r, let v): return "r\(r) starts VIEW CHANGE to \(v)"
+    case .viewInstalled(let r, let v): return "r\(r) installs view \(v)"
     case .crash(let r): return "r\(r) CRASHES"
     case .restart(let r): return "r\(r) RESTARTS"
     case .partition(let i, let s): return "partition \(i) " + (s ? "starts" : "ends")

@@ -86,6 +86,7 @@ struct CoreBenchCommand: ParsableCommand {
           stages[to].checkpointStable(at: order)
         case .armBatchTimer:
           queue.append((to, .batchTimeout))
+        case .viewChangeStarted, .viewInstalled: break
         case .stateTransferNeeded, .rejected:
           throw ValidationError("core-bench: unexpected \(action)")
         }

@@ -129,6 +129,8 @@ final class Cluster<Service: ReplicatedService> {
   var snapshots: [[CheckpointSnapshot]]
   var timerArmed: [Bool]
   var timerArmCount: [Int]
+  var viewChangesStarted: [[View]]
+  var viewsInstalled: [[View]]
   /// Whether snapshots of the execution stage are fed back as `.checkpointTaken`.
   var feedCheckpoints = true
   /// Called for each message taken from the network; returns what is delivered.
@@ -161,6 +163,8 @@ final class Cluster<Service: ReplicatedService> {
     snapshots = Array(repeating: [], count: n)
     timerArmed = Array(repeating: false, count: n)
     timerArmCount = Array(repeating: 0, count: n)
+    viewChangesStarted = Array(repeating: [], count: n)
+    viewsInstalled = Array(repeating: [], count: n)
   }
 
   func credentials(client: ClientID) -> ClientCredentials {
@@ -216,6 +220,10 @@ final class Cluster<Service: ReplicatedService> {
         timerArmCount[i] += 1
       case .rejected(let rejection):
         rejections[i].append(rejection)
+      case .viewChangeStarted(let view):
+        viewChangesStarted[i].append(view)
+      case .viewInstalled(let view, _):
+        viewsInstalled[i].append(view)
       }
     }
   }

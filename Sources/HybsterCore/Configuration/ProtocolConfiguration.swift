@@ -21,13 +21,17 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public var maxOperationSize: Int
   /// The TrInX instance id of each replica's pillar, indexed by replica.
   public var trinxInstances: [TrInXInstanceID]
+  /// Ticks without progress (while work is outstanding) before a replica suspects
+  /// the leader; doubled for every view change that fails in a row (§5.2.3).
+  public var viewChangeTimeoutTicks: UInt64
 
   /// Creates a configuration; call ``validate()`` before use.
   public init(
     replicaCount: Int, checkpointInterval: UInt64 = 128, windowSize: UInt64 = 512,
     maxBatchSize: Int = 64, maxInFlight: Int = 4, maxOperationSize: Int = 1 << 20,
-    trinxInstances: [TrInXInstanceID]? = nil
+    trinxInstances: [TrInXInstanceID]? = nil, viewChangeTimeoutTicks: UInt64 = 20
   ) {
+    self.viewChangeTimeoutTicks = viewChangeTimeoutTicks
     self.replicaCount = replicaCount
     self.checkpointInterval = checkpointInterval
     self.windowSize = windowSize
@@ -73,6 +77,7 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     guard Set(trinxInstances).count == trinxInstances.count else {
       throw .duplicateTrInXInstance
     }
+    guard viewChangeTimeoutTicks >= 2 else { throw .invalidViewChangeTimeout(viewChangeTimeoutTicks) }
   }
 }
 
@@ -88,6 +93,7 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
   case invalidOperationSize(Int)
   case trinxInstanceCount(expected: Int, got: Int)
   case duplicateTrInXInstance
+  case invalidViewChangeTimeout(UInt64)
 
   public var description: String {
     switch self {
@@ -103,6 +109,7 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
     case .invalidOperationSize(let s): "max operation size \(s) must be between 0 and 16 MiB"
     case .trinxInstanceCount(let e, let g): "expected \(e) TrInX instance ids, got \(g)"
     case .duplicateTrInXInstance: "TrInX instance ids must be unique"
+    case .invalidViewChangeTimeout(let t): "view-change timeout of \(t) ticks must be at least 2"
     }
   }
 }

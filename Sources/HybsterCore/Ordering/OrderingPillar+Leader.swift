@@ -18,10 +18,15 @@ extension OrderingPillar {
       return
     }
     guard isLeader else {
-      // A client that retransmits to all replicas reaches the leader through us.
-      if !forwarded { actions.append(.send(.forwardedRequest(request), to: leader)) }
+      // A client that retransmits to all replicas reaches the leader through us, and
+      // we suspect the leader if it is not executed in time (§5.2.3).
+      if !forwarded {
+        awaitExecution(of: request)
+        if !isChangingView { actions.append(.send(.forwardedRequest(request), to: leader)) }
+      }
       return
     }
+    guard !isChangingView else { return }  // the client retransmits to the next leader
     guard pending.count < maxPendingRequests else { return }  // bounded: the client retries
     pending.append((request, digest))
     inFlightRequests.insert(ref)
@@ -32,7 +37,7 @@ extension OrderingPillar {
   /// once; a partial one only while fewer than `maxInFlight` instances are
   /// undelivered, or when the batch timer fires (`force`).
   mutating func propose(force: Bool, into actions: inout [PillarAction]) {
-    guard isLeader else { return }
+    guard isLeader, !isChangingView else { return }
     while !pending.isEmpty, nextProposal <= highWaterMark {
       let full = pending.count >= configuration.maxBatchSize
       let inFlight = nextProposal - nextDelivery

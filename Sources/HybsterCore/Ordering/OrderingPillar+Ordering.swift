@@ -5,7 +5,10 @@ extension OrderingPillar {
   mutating func receivePrepare(
     _ prepare: Prepare, from sender: ReplicaID, into actions: inout [PillarAction]
   ) {
-    guard prepare.view == view else {
+    // PREPAREs of earlier views are stale. PREPAREs of later views (a view change
+    // this replica missed or left) are kept for delivery only: with f+1 matching
+    // votes of that view the instance is committed, whatever view we are in.
+    guard prepare.view >= view else {
       actions.append(.rejected(.wrongView(message: "PREPARE", view: prepare.view, current: view)))
       return
     }
@@ -18,13 +21,17 @@ extension OrderingPillar {
       return
     }
     if let existing = slots[prepare.order]?.prepare {
-      // One valid PREPARE per (v, o) exists; anything else is forged.
-      if existing.certificate != prepare.certificate {
-        actions.append(.rejected(.conflictingPrepare(order: prepare.order)))
+      if existing.view == prepare.view {
+        // One valid PREPARE per (v, o) exists; anything else is forged.
+        if existing.certificate != prepare.certificate {
+          actions.append(.rejected(.conflictingPrepare(order: prepare.order)))
+        }
+        return
       }
-      return
+      // Our own view's PREPARE is never displaced while we take part in it.
+      if existing.view > prepare.view || (existing.view == view && !isChangingView) { return }
     }
-    guard !isLeader else { return }
+    guard !(isLeader && prepare.view == view) else { return }
     guard prepare.batch.requests.count <= configuration.maxBatchSize else {
       actions.append(.rejected(.batchTooLarge(count: prepare.batch.requests.count)))
       return
@@ -62,6 +69,7 @@ extension OrderingPillar {
       abstain = true
       break
     }
+    if slots[prepare.order]?.delivered == true { return }
     var slot = slots[prepare.order] ?? Slot()
     slot.abstain = abstain
     slot.prepare = prepare
@@ -75,10 +83,10 @@ extension OrderingPillar {
   /// Sends COMMITs for consecutive prepared instances: a follower's independent
   /// certificates must increase, so it never skips an instance it could still join.
   mutating func acknowledge(into actions: inout [PillarAction]) {
-    guard !isLeader else { return }
+    guard !isLeader, !isChangingView else { return }
     var order = max(lastAcknowledged, lowWaterMark) + 1
     while order <= highWaterMark, let slot = slots[order], let batchDigest = slot.batchDigest,
-      slot.commits[replica] == nil
+      slot.prepare?.view == view, slot.commits[replica] == nil
     {
       if slot.abstain {
         // Skipped for good: our counter moves past it with the next COMMIT.
@@ -109,7 +117,7 @@ extension OrderingPillar {
   mutating func receiveCommit(
     _ commit: Commit, from sender: ReplicaID, into actions: inout [PillarAction]
   ) {
-    guard commit.view == view else {
+    guard commit.view >= view else {
       actions.append(.rejected(.wrongView(message: "COMMIT", view: commit.view, current: view)))
       return
     }
@@ -128,7 +136,10 @@ extension OrderingPillar {
         .rejected(.senderMismatch(message: "COMMIT", claimed: commit.replica, sender: sender)))
       return
     }
-    if slots[commit.order]?.commits[commit.replica] != nil { return }  // duplicate
+    // One vote per follower: its COMMIT of the highest view.
+    if let known = slots[commit.order]?.commits[commit.replica], known.view >= commit.view {
+      return
+    }
     guard
       isValidOrderCertificate(
         commit.certificate, from: commit.replica, view: commit.view, order: commit.order,
@@ -161,7 +172,10 @@ extension OrderingPillar {
       let prepare = slot.prepare, slot.matchingVotes >= voteQuorum
     {
       slots[nextDelivery]!.delivered = true
-      for request in prepare.batch.requests { inFlightRequests.remove(RequestRef(request)) }
+      for request in prepare.batch.requests {
+        inFlightRequests.remove(RequestRef(request))
+        viewChange.awaited.removeValue(forKey: RequestRef(request))
+      }
       actions.append(.deliver(order: nextDelivery, view: prepare.view, batch: prepare.batch))
       nextDelivery += 1
       delivered = true

@@ -15,6 +15,7 @@ extension OrderingPillar {
       )
     }
     deliveredAtLastTick = nextDelivery
+    checkProgress(into: &actions)
     if isLeader, !pending.isEmpty { propose(force: true, into: &actions) }
   }
 
@@ -26,7 +27,15 @@ extension OrderingPillar {
         .rejected(.senderMismatch(message: "STATUS", claimed: status.replica, sender: sender)))
       return
     }
-    guard status.view == view, lastAnsweredStatus[sender] != ticks else { return }
+    guard lastAnsweredStatus[sender] != ticks else { return }
+    if status.view < view, let installed = viewChange.installed, installed.view == view {
+      // The sender missed the NEW-VIEW of our view.
+      lastAnsweredStatus[sender] = ticks
+      actions.append(.send(.newView(installed), to: sender))
+      return
+    }
+    // Certified order messages are resent whatever the views: they carry their own
+    // certificates, and a replica that left a view can still deliver what committed.
     lastAnsweredStatus[sender] = ticks
     // The proof goes out whatever the peer's nextDelivery: a peer that executed past
     // our low water mark but lost the CHECKPOINTs still has its window stuck below

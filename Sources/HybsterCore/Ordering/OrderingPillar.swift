@@ -49,6 +49,8 @@ public struct OrderingPillar: Sendable {
   var ticks: UInt64 = 0
   var deliveredAtLastTick: OrderNumber = 1
   var lastAnsweredStatus: [ReplicaID: UInt64] = [:]
+  /// View-change state (§5.2.3).
+  var viewChange = ViewChangeState()
 
   /// Deliberate bugs for the simulator's self-test only; never set in production.
   public var injectedFaults: InjectedFaults = []

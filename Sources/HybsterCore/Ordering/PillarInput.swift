@@ -32,6 +32,11 @@ public enum PillarAction: Sendable, Equatable {
   /// A stable checkpoint lies beyond what this replica executed: it must fetch
   /// that state from a replica that vouched for it (state transfer, §5.2.2).
   case stateTransferNeeded(order: OrderNumber, stateDigest: Digest, from: [ReplicaID])
+  /// This replica left its view and supports `view` (§5.2.3); for logs and metrics.
+  case viewChangeStarted(view: View)
+  /// A NEW-VIEW installed `view` with `leader` (§5.2.3); for logs, metrics and the
+  /// shell's leader hint.
+  case viewInstalled(view: View, leader: ReplicaID)
   /// Deliver ``PillarInput/batchTimeout`` after the batch flush delay.
   case armBatchTimer
   /// An input was dropped; counted and logged by the shell, never acted upon.

@@ -13,11 +13,14 @@ struct Slot: Sendable {
   /// Whether the batch was handed to execution.
   var delivered = false
 
-  /// The number of matching votes: the PREPARE plus COMMITs for its digest.
+  /// The number of matching votes: the PREPARE plus COMMITs of its view for its
+  /// digest (a committed certificate never mixes views).
   var matchingVotes: Int {
-    guard let batchDigest else { return 0 }
+    guard let batchDigest, let view = prepare?.view else { return 0 }
     var votes = 1
-    for commit in commits.values where commit.batchDigest == batchDigest { votes += 1 }
+    for commit in commits.values where commit.view == view && commit.batchDigest == batchDigest {
+      votes += 1
+    }
     return votes
   }
 }

@@ -1,14 +1,342 @@
-/// The view change (§5.2.3).
+import TrInX
+
+/// The view change (§5.2.3): suspicion, VIEW-CHANGE, view-change certificates,
+/// NEW-VIEW and NEW-VIEW-ACK.
 extension OrderingPillar {
+  /// Whether this replica has left its view and supports a later one.
+  public var isChangingView: Bool { viewChange.target != nil }
+
+  /// The view this replica supports while changing views.
+  public var targetView: View? { viewChange.target }
+
+  /// The number of VIEW-CHANGEs held (bounded: three views, n each).
+  public var heldViewChanges: Int { viewChange.viewChanges.values.reduce(0) { $0 + $1.count } }
+
+  /// The current timeout in ticks: doubled for every failed view change in a row.
+  var viewChangeTimeout: UInt64 {
+    configuration.viewChangeTimeoutTicks << UInt64(min(viewChange.failedAttempts, 6))
+  }
+
+  // MARK: Suspicion
+
+  /// Called every tick: suspect the leader when work is outstanding and nothing was
+  /// delivered for a timeout; move on to the next view when a view change does not
+  /// complete in time — but only with a view-change certificate for the current one.
+  mutating func checkProgress(into actions: inout [PillarAction]) {
+    if let target = viewChange.target {
+      viewChange.ticksInChange += 1
+      if viewChange.ticksInChange % 4 == 0, let own = viewChange.viewChanges[target]?[replica] {
+        // Resend our VIEW-CHANGE, and provide the view-change certificate that let us
+        // support `target` (§5.2.3: a replica moves on only once it "collected or
+        // was provided with" one): peers that lost a message of it can follow.
+        actions.append(.broadcast(.viewChange(own)))
+        if hasViewChangeCertificate(for: target - 1) {
+          for sender in viewChange.viewChanges[target - 1]!.keys.sorted() {
+            actions.append(.broadcast(.viewChange(viewChange.viewChanges[target - 1]![sender]!)))
+          }
+        }
+      }
+      if viewChange.ticksInChange >= viewChangeTimeout, hasViewChangeCertificate(for: target) {
+        viewChange.failedAttempts += 1
+        startViewChange(to: target + 1, into: &actions)
+      }
+      return
+    }
+    let waitingForState = nextDelivery <= lowWaterMark
+    let outstanding =
+      !viewChange.awaited.isEmpty || (isLeader && !pending.isEmpty)
+      || slots.contains { $0.key >= nextDelivery && $0.value.prepare != nil }
+    if outstanding, !waitingForState, nextDelivery == viewChange.deliveredAtLastCheck {
+      viewChange.stalledTicks += 1
+    } else {
+      viewChange.stalledTicks = 0
+    }
+    viewChange.deliveredAtLastCheck = nextDelivery
+    if viewChange.stalledTicks >= viewChangeTimeout {
+      startViewChange(to: view + 1, into: &actions)
+    }
+  }
+
+  /// Remembers a request a client sent to this replica, to suspect the leader if it
+  /// is not executed in time.
+  mutating func awaitExecution(of request: Request) {
+    guard viewChange.awaited.count < ViewChangeState.awaitedLimit else { return }
+    viewChange.awaited[RequestRef(request), default: ticks] = ticks
+  }
+
+  // MARK: VIEW-CHANGE
+
+  /// Leaves the current view (or the view change to `target - 1`) and supports the
+  /// leader of `target` with a certified VIEW-CHANGE.
+  mutating func startViewChange(to target: View, into actions: inout [PillarAction]) {
+    guard target > view, target > (viewChange.target ?? 0) else { return }
+    var known = viewChange.learned
+    for (order, slot) in slots {
+      guard let prepare = slot.prepare else { continue }
+      if let other = known[order], other.view >= prepare.view { continue }
+      known[order] = prepare
+    }
+    let prepares = known.values
+      .filter { $0.order > lowWaterMark && $0.order <= highWaterMark }
+      .sorted { $0.order < $1.order }
+    let digest = ViewChange.certifiedDigest(
+      replica: replica, fromView: viewChange.acceptedView, toView: target,
+      checkpoint: checkpoints.stable, prepares: prepares)
+    let certificate: Certificate
+    do {
+      certificate = try trinx.certifyContinuing(
+        counter: CounterLayout.ordering,
+        newValue: CounterLayout.flattened(view: target, order: 0), message: digest)
+    } catch {
+      actions.append(.rejected(.trinxRefused("\(error)")))
+      return
+    }
+    let message = ViewChange(
+      replica: replica, fromView: viewChange.acceptedView, toView: target,
+      checkpoint: checkpoints.stable, prepares: prepares, certificate: certificate)
+    viewChange.target = target
+    viewChange.ticksInChange = 0
+    viewChange.stalledTicks = 0
+    // From now on this replica takes part in no instance below `target`.
+    pending.removeAll()
+    inFlightRequests.removeAll()
+    batchTimerArmed = false
+    // Keep the certificate for `target - 1` to provide it to others (3 views at most).
+    viewChange.viewChanges = viewChange.viewChanges.filter { $0.key >= target - 1 }
+    actions.append(.viewChangeStarted(view: target))
+    actions.append(.broadcast(.viewChange(message)))
+    record(message, into: &actions)
+  }
+
   mutating func receiveViewChange(
-    _ viewChange: ViewChange, from sender: ReplicaID, into actions: inout [PillarAction]
-  ) {}
+    _ message: ViewChange, from sender: ReplicaID, into actions: inout [PillarAction]
+  ) {
+    guard message.replica != replica else { return }
+    if message.toView <= view {
+      // The sender is behind: it may have missed the NEW-VIEW of our view.
+      if let installed = viewChange.installed, installed.view == view, message.toView == view {
+        actions.append(.send(.newView(installed), to: sender))
+      }
+      return
+    }
+    let base = viewChange.target ?? (view + 1)
+    guard message.toView >= base, message.toView <= base + 1 else { return }  // bounded
+    guard viewChange.viewChanges[message.toView]?[message.replica] == nil else { return }
+    guard isValidViewChange(message) else {
+      actions.append(.rejected(.invalidCertificate(message: "VIEW-CHANGE", sender: sender)))
+      return
+    }
+    record(message, into: &actions)
+  }
+
+  /// Stores a valid VIEW-CHANGE and acts on what it completes.
+  mutating func record(_ message: ViewChange, into actions: inout [PillarAction]) {
+    let target = message.toView
+    viewChange.viewChanges[target, default: [:]][message.replica] = message
+    let count = viewChange.viewChanges[target]!.count
+    if count == configuration.quorum { learnViewChangeCertificate(for: target, into: &actions) }
+    if count >= configuration.faultsTolerated + 1, message.replica != replica {
+      // f+1 replicas left: at least one correct replica did, join it — in normal
+      // operation for the next view, while changing only with a certificate.
+      if viewChange.target == nil, target == view + 1 {
+        startViewChange(to: target, into: &actions)
+      } else if let current = viewChange.target, target == current + 1,
+        hasViewChangeCertificate(for: current)
+      {
+        startViewChange(to: target, into: &actions)
+      }
+    }
+    tryToLead(into: &actions)
+  }
+
+  func hasViewChangeCertificate(for target: View) -> Bool {
+    (viewChange.viewChanges[target]?.count ?? 0) >= configuration.quorum
+  }
+
+  /// A view-change certificate (q VIEW-CHANGEs) carries every PREPARE that may
+  /// have committed: learn them, to propagate them in later VIEW-CHANGEs, and learn
+  /// the highest checkpoint among them.
+  mutating func learnViewChangeCertificate(for target: View, into actions: inout [PillarAction]) {
+    let messages = Array(viewChange.viewChanges[target]!.values)
+    learn(messages.flatMap(\.prepares))
+    if let highest = messages.compactMap(\.checkpoint).max(by: { $0.order < $1.order }),
+      highest.order > lowWaterMark
+    {
+      stabilize(highest, into: &actions)
+    }
+  }
+
+  /// Keeps, per order number of the window, the PREPARE of the highest view.
+  mutating func learn(_ prepares: [Prepare]) {
+    for prepare in prepares where prepare.order > lowWaterMark && prepare.order <= highWaterMark {
+      if let known = viewChange.learned[prepare.order], known.view >= prepare.view { continue }
+      viewChange.learned[prepare.order] = prepare
+    }
+  }
+
+  // MARK: NEW-VIEW
+
+  /// As the leader of the supported view, builds the NEW-VIEW once a usable
+  /// new-view certificate exists.
+  mutating func tryToLead(into actions: inout [PillarAction]) {
+    guard let target = viewChange.target, configuration.leader(of: target) == replica,
+      let received = viewChange.viewChanges[target], received[replica] != nil,
+      received.count >= configuration.quorum
+    else { return }
+    // The highest `fromView` u for which the VIEW-CHANGEs with fromView ≤ u still
+    // form a quorum and f+1 replicas vouch for u.
+    for base in Set(received.values.map(\.fromView)).sorted(by: >) {
+      let certificate = received.values.filter { $0.fromView <= base }
+        .sorted { $0.replica < $1.replica }
+      guard certificate.count >= configuration.quorum else { continue }
+      let acks = viewChange.acknowledgments.values.filter { $0.view == base }
+        .sorted { $0.replica < $1.replica }
+      guard
+        isValidNewViewCertificate(view: target, viewChanges: certificate, acknowledgments: acks)
+      else { continue }
+      sendNewView(target, viewChanges: certificate, acknowledgments: acks, into: &actions)
+      return
+    }
+  }
+
+  mutating func sendNewView(
+    _ target: View, viewChanges: [ViewChange], acknowledgments: [NewViewAck],
+    into actions: inout [PillarAction]
+  ) {
+    let plan = NewViewPlan(
+      viewChanges: viewChanges, acknowledgments: acknowledgments,
+      windowSize: configuration.windowSize)
+    if let checkpoint = plan.checkpoint, checkpoint.order > lowWaterMark {
+      stabilize(checkpoint, into: &actions)
+    }
+    var prepares: [Prepare] = []
+    for (order, batch) in plan.assignments {
+      let certified = Prepare.certifiedDigest(view: target, order: order, batchDigest: batch.digest)
+      do {
+        let certificate = try trinx.certifyIndependent(
+          counter: CounterLayout.ordering,
+          newValue: CounterLayout.flattened(view: target, order: order), message: certified)
+        prepares.append(Prepare(view: target, order: order, batch: batch, certificate: certificate))
+      } catch {
+        actions.append(.rejected(.trinxRefused("\(error)")))
+        return
+      }
+    }
+    let newView = NewView(
+      view: target, viewChanges: viewChanges, acknowledgments: acknowledgments,
+      prepares: prepares)
+    actions.append(.broadcast(.newView(newView)))
+    enter(newView, plan: plan, into: &actions)
+  }
 
   mutating func receiveNewView(
     _ newView: NewView, from sender: ReplicaID, into actions: inout [PillarAction]
-  ) {}
+  ) {
+    guard newView.view > view else { return }  // installed already, or stale
+    if let target = viewChange.target, newView.view < target {
+      // We already left this view: acknowledge it so that a later leader can use
+      // the VIEW-CHANGEs whose fromView is this view (§5.2.3, NEW-VIEW-ACK).
+      guard viewChange.acknowledgments[replica].map({ $0.view < newView.view }) ?? true,
+        validNewViewPlan(newView) != nil
+      else { return }
+      sendNewViewAck(for: newView, into: &actions)
+      return
+    }
+    guard let plan = validNewViewPlan(newView) else {
+      actions.append(.rejected(.invalidCertificate(message: "NEW-VIEW", sender: sender)))
+      return
+    }
+    enter(newView, plan: plan, into: &actions)
+  }
+
+  /// The plan of `newView` if the NEW-VIEW is valid in every part: its certificate,
+  /// each VIEW-CHANGE and NEW-VIEW-ACK, and PREPAREs that are exactly the plan,
+  /// each certified by the new leader for [v|o].
+  func validNewViewPlan(_ newView: NewView) -> NewViewPlan? {
+    guard
+      isValidNewViewCertificate(
+        view: newView.view, viewChanges: newView.viewChanges,
+        acknowledgments: newView.acknowledgments),
+      newView.viewChanges.allSatisfy({ isValidViewChange($0) }),
+      newView.acknowledgments.allSatisfy({ isValidNewViewAck($0) })
+    else { return nil }
+    let plan = NewViewPlan(
+      viewChanges: newView.viewChanges, acknowledgments: newView.acknowledgments,
+      windowSize: configuration.windowSize)
+    guard plan.assignments.count == newView.prepares.count else { return nil }
+    for ((order, batch), prepare) in zip(plan.assignments, newView.prepares) {
+      guard prepare.view == newView.view, prepare.order == order, prepare.batch == batch,
+        isValidPrepare(prepare)
+      else { return nil }
+    }
+    return plan
+  }
+
+  /// Installs the view of a valid NEW-VIEW: its PREPAREs become the log, followers
+  /// COMMIT them in order, the leader proposes after the last of them.
+  mutating func enter(_ newView: NewView, plan: NewViewPlan, into actions: inout [PillarAction]) {
+    // Nothing of the old view may be acted upon while the new one is set up.
+    viewChange.target = newView.view
+    if let checkpoint = plan.checkpoint, checkpoint.order > lowWaterMark {
+      stabilize(checkpoint, into: &actions)
+    }
+    view = newView.view
+    viewChange.target = nil
+    viewChange.acceptedView = newView.view
+    viewChange.installed = newView
+    viewChange.failedAttempts = 0
+    viewChange.stalledTicks = 0
+    viewChange.learned.removeAll()
+    viewChange.viewChanges = viewChange.viewChanges.filter { $0.key > newView.view }
+    var log: [OrderNumber: Slot] = [:]
+    for prepare in newView.prepares where inWindow(prepare.order) {
+      let digests = prepare.batch.requests.map(\.digest)
+      log[prepare.order] = Slot(
+        prepare: prepare, batchDigest: Batch.digest(ofRequestDigests: digests),
+        requestDigests: digests, delivered: prepare.order < nextDelivery)
+    }
+    slots = log
+    lastAcknowledged = lowWaterMark
+    nextProposal = max(lowWaterMark, newView.prepares.last?.order ?? 0) + 1
+    pending.removeAll()
+    inFlightRequests.removeAll()
+    batchTimerArmed = false
+    actions.append(.viewInstalled(view: newView.view, leader: leader))
+    acknowledge(into: &actions)
+    deliverCommitted(into: &actions)
+    propose(force: false, into: &actions)
+  }
+
+  // MARK: NEW-VIEW-ACK
+
+  mutating func sendNewViewAck(for newView: NewView, into actions: inout [PillarAction]) {
+    let digest = NewViewAck.certifiedDigest(
+      replica: replica, view: newView.view, prepares: newView.prepares)
+    let certificate: Certificate
+    do {
+      certificate = try trinx.trustedMAC(counter: CounterLayout.checkpoint, message: digest)
+    } catch {
+      actions.append(.rejected(.trinxRefused("\(error)")))
+      return
+    }
+    let ack = NewViewAck(
+      replica: replica, view: newView.view, prepares: newView.prepares, certificate: certificate)
+    viewChange.acknowledgments[replica] = ack
+    learn(newView.prepares)
+    actions.append(.broadcast(.newViewAck(ack)))
+  }
 
   mutating func receiveNewViewAck(
     _ ack: NewViewAck, from sender: ReplicaID, into actions: inout [PillarAction]
-  ) {}
+  ) {
+    guard ack.replica != replica,
+      viewChange.acknowledgments[ack.replica].map({ $0.view < ack.view }) ?? true
+    else { return }
+    guard isValidNewViewAck(ack) else {
+      actions.append(.rejected(.invalidCertificate(message: "NEW-VIEW-ACK", sender: sender)))
+      return
+    }
+    viewChange.acknowledgments[ack.replica] = ack
+    tryToLead(into: &actions)
+  }
 }

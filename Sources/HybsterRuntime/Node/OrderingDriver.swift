@@ -92,6 +92,11 @@ final class OrderingDriver {
       eventLoop.scheduleTask(in: .microseconds(Int64(timing.batchFlushMicroseconds))) {
         box.value.handle(.batchTimeout)
       }
+    case .viewChangeStarted(let view):
+      counters.viewChanges += 1
+      logger.warning("suspecting the leader: changing to view \(view)")
+    case .viewInstalled(let view, let leader):
+      logger.notice("view \(view) installed, leader \(leader)")
     case .rejected(let rejection):
       counters.rejected += 1
       if counters.rejected <= 20 || counters.rejected % 10_000 == 0 {
@@ -138,4 +143,5 @@ struct RuntimeCounters: Sendable {
   var delivered = 0
   var rejected = 0
   var stateTransfersNeeded = 0
+  var viewChanges = 0
 }

@@ -1,0 +1,34 @@
+/// What a pillar keeps for the view change (§5.2.3). Every collection is bounded:
+/// VIEW-CHANGEs only for the view supported now, the one before (its certificate)
+/// and the next one (n each),
+/// NEW-VIEW-ACKs one per replica, learned PREPAREs one per order number of the
+/// window, awaited requests a fixed number. However many views fail in a row, no
+/// list grows (§4.4 is why Hybster exists).
+struct ViewChangeState: Sendable {
+  /// The view this replica supports while it changes views; `nil` in normal operation.
+  var target: View?
+  /// The last view accepted with a valid NEW-VIEW (v_from; 0 initially).
+  var acceptedView: View = 0
+  /// VIEW-CHANGEs by view and sender.
+  var viewChanges: [View: [ReplicaID: ViewChange]] = [:]
+  /// Each replica's NEW-VIEW-ACK of the highest view.
+  var acknowledgments: [ReplicaID: NewViewAck] = [:]
+  /// PREPAREs learned from view-change certificates and NEW-VIEWs, by order number
+  /// (the highest view wins), to be propagated in later VIEW-CHANGEs.
+  var learned: [OrderNumber: Prepare] = [:]
+  /// The NEW-VIEW that installed the current view (resent to lagging replicas).
+  var installed: NewView?
+  /// Requests a client sent to this replica and that wait for execution.
+  var awaited: [RequestRef: UInt64] = [:]
+  /// Consecutive ticks without progress while work was outstanding.
+  var stalledTicks: UInt64 = 0
+  /// `nextDelivery` at the last tick.
+  var deliveredAtLastCheck: OrderNumber = 1
+  /// Ticks spent supporting `target`.
+  var ticksInChange: UInt64 = 0
+  /// View changes in a row without a NEW-VIEW (the timeout doubles each time).
+  var failedAttempts: Int = 0
+
+  /// The most requests remembered as awaited.
+  static let awaitedLimit = 4096
+}
