@@ -85,7 +85,71 @@ enum Fixtures {
           )))),
     .protocolMessage(.forwardedRequest(request(client: 9, sequence: 5, operation: [0xFF]))),
     .protocolMessage(.status(StatusMessage(replica: 1, view: 2, nextDelivery: 33))),
+    .protocolMessage(.viewChange(viewChange(replica: 0, checkpoint: nil, prepares: []))),
+    .protocolMessage(
+      .viewChange(viewChange(replica: 1, checkpoint: stableCheckpoint(), prepares: prepares()))),
+    .protocolMessage(
+      .newView(NewView(view: 5, viewChanges: [], acknowledgments: [], prepares: []))),
+    .protocolMessage(
+      .newView(
+        NewView(
+          view: 5,
+          viewChanges: [
+            viewChange(replica: 0, checkpoint: nil, prepares: []),
+            viewChange(replica: 2, checkpoint: stableCheckpoint(), prepares: prepares()),
+          ],
+          acknowledgments: [newViewAck(prepares: prepares())],
+          prepares: prepares(view: 5)))),
+    .protocolMessage(.newViewAck(newViewAck(prepares: []))),
+    .protocolMessage(.newViewAck(newViewAck(prepares: prepares()))),
   ]
+
+  /// A trusted MAC: a continuing certificate whose previous value is its new value.
+  static func trustedMAC(issuer: UInt32, value: CounterValue) -> Certificate {
+    Certificate(issuer: issuer, counter: 2, newValue: value, previousValue: value, mac: tag(0xC0))
+  }
+
+  /// A stable checkpoint at order 100 proven by replicas 0 and 1.
+  static func stableCheckpoint() -> StableCheckpoint {
+    StableCheckpoint(
+      order: 100, stateDigest: digest(2),
+      proof: (0..<2).map { replica in
+        CheckpointMessage(
+          order: 100, stateDigest: digest(2), replica: replica,
+          certificate: trustedMAC(issuer: replica, value: CounterValue(high: 0, low: 100)))
+      })
+  }
+
+  /// Two PREPAREs of `view`: a no-op and a batch of one request.
+  static func prepares(view: UInt64 = 4) -> [Prepare] {
+    [
+      Prepare(
+        view: view, order: 101, batch: .empty,
+        certificate: independent(issuer: 0, view: view, order: 101)),
+      Prepare(
+        view: view, order: 102, batch: Batch(requests: [request()]),
+        certificate: independent(issuer: 0, view: view, order: 102)),
+    ]
+  }
+
+  /// A VIEW-CHANGE from view 4 to view 5, certified on the ordering counter with a
+  /// continuing certificate from [4|102] to [5|0].
+  static func viewChange(replica: UInt32, checkpoint: StableCheckpoint?, prepares: [Prepare])
+    -> ViewChange
+  {
+    ViewChange(
+      replica: replica, fromView: 4, toView: 5, checkpoint: checkpoint, prepares: prepares,
+      certificate: continuing(
+        issuer: replica, from: CounterValue(high: 4, low: 102), to: CounterValue(high: 5, low: 0)
+      ))
+  }
+
+  /// A NEW-VIEW-ACK from replica 1 for view 4.
+  static func newViewAck(prepares: [Prepare]) -> NewViewAck {
+    NewViewAck(
+      replica: 1, view: 4, prepares: prepares,
+      certificate: trustedMAC(issuer: 1, value: CounterValue(high: 4, low: 7)))
+  }
 
   /// A complete frame, length field included.
   static func frame(_ message: WireMessage) -> ByteBuffer {

@@ -229,7 +229,9 @@ struct RobustnessTests {
   func randomBytes(seed: UInt64) {
     var rng = SplitMix64(seed: seed)
     var decoded = 0
-    for _ in 0..<5_000 {
+    // 20,000 inputs: with 11 type bytes to steer to, a STATUS of exactly the right
+    // length turns up about 9 times per seed (5,000 gave about 2, and none for seed 3).
+    for _ in 0..<20_000 {
       let count = Int.random(in: 0...96, using: &rng)
       var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
       // Steer most inputs past the header so that every payload reader runs.

@@ -77,6 +77,21 @@ struct WireFormatDocumentTests {
     #expect(Self.credentials.verify(reply))
   }
 
+  @Test("the documented type table lists exactly the implemented type bytes")
+  func typeTable() throws {
+    let url = URL(fileURLWithPath: #filePath)
+      .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("docs/wire-format.md")
+    let text = try String(contentsOf: url, encoding: .utf8)
+    let documented = text.split(separator: "\n").compactMap { line -> UInt8? in
+      guard line.hasPrefix("| `0x"), let end = line.dropFirst(5).firstIndex(of: "`") else {
+        return nil
+      }
+      return UInt8(line[line.index(line.startIndex, offsetBy: 5)..<end], radix: 16)
+    }
+    #expect(documented.sorted() == WireMessageType.allCases.map(\.rawValue).sorted())
+  }
+
   @Test("the documented batch digest is what HybsterCore computes")
   func batchDigest() throws {
     let line = try #require(try Self.block("batch-digest").first { $0.contains("=") })
