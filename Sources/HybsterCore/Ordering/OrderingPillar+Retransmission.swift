@@ -28,15 +28,11 @@ extension OrderingPillar {
       return
     }
     guard lastAnsweredStatus[sender] != ticks else { return }
+    lastAnsweredStatus[sender] = ticks
     if status.view < view, let installed = viewChange.installed, installed.view == view {
       // The sender missed the NEW-VIEW of our view.
-      lastAnsweredStatus[sender] = ticks
       actions.append(.send(.newView(installed), to: sender))
-      return
     }
-    // Certified order messages are resent whatever the views: they carry their own
-    // certificates, and a replica that left a view can still deliver what committed.
-    lastAnsweredStatus[sender] = ticks
     // The proof goes out whatever the peer's nextDelivery: a peer that executed past
     // our low water mark but lost the CHECKPOINTs still has its window stuck below
     // ours, and STATUS does not say where its window is. Receivers ignore it if stale.
@@ -51,6 +47,8 @@ extension OrderingPillar {
         actions.append(.send(.checkpoint(own), to: sender))
       }
     }
+    // Certified order messages are resent whatever the views: they carry their own
+    // certificates, and a replica that left a view can still deliver what committed.
     let first = max(status.nextDelivery, lowWaterMark + 1)
     let last = min(highWaterMark, first + Self.retransmissionLimit - 1)
     guard first <= last else { return }
