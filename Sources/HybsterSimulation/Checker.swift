@@ -119,6 +119,12 @@ struct InvariantChecker: Sendable {
     return nil
   }
 
+  /// The canonical running hash after `order` (what a replica that installs the
+  /// checkpoint at `order` by state transfer continues from).
+  func chainHash(after order: OrderNumber) -> Digest? {
+    order == 0 ? .zero : (Int(order) <= chain.count ? chain[Int(order) - 1] : nil)
+  }
+
   /// The running hash a replica keeps over its executed batches.
   static func extend(_ chainHash: Digest, with batch: Batch) -> Digest {
     var builder = DigestBuilder(tag: 0xC1)

@@ -13,6 +13,7 @@ enum TraceEvent: Sendable {
   case deliver(ReplicaID, order: OrderNumber, requests: Int)
   case stable(ReplicaID, OrderNumber)
   case stateTransferNeeded(ReplicaID, OrderNumber)
+  case stateTransferred(ReplicaID, OrderNumber)
   case viewChangeStarted(ReplicaID, View)
   case viewInstalled(ReplicaID, View)
   case crash(ReplicaID)
@@ -45,6 +46,7 @@ enum TraceEvent: Sendable {
     case .heal: return (15, 0, 0, 0)
     case .livenessCheck: return (16, 0, 0, 0)
     case .viewChangeStarted(let r, let v): return (17, UInt64(r), v, 0)
+    case .stateTransferred(let r, let o): return (19, UInt64(r), o, 0)
     case .viewInstalled(let r, let v): return (18, UInt64(r), v, 0)
     }
   }
@@ -101,6 +103,7 @@ enum TraceEvent: Sendable {
     case .stable(let r, let o): return "r\(r) checkpoint \(o) stable"
     case .stateTransferNeeded(let r, let o): return "r\(r) needs state transfer to \(o)"
     case .viewChangeStarted(let r, let v): return "r\(r) starts VIEW CHANGE to \(v)"
+    case .stateTransferred(let r, let o): return "r\(r) installs checkpoint \(o) by state transfer"
     case .viewInstalled(let r, let v): return "r\(r) installs view \(v)"
     case .crash(let r): return "r\(r) CRASHES"
     case .restart(let r): return "r\(r) RESTARTS"

@@ -42,9 +42,13 @@ struct SimulateCommand: AsyncParsableCommand {
   @Flag(help: "Print every run's parameters and outcome.")
   var verbose = false
 
+  @Option(help: "Events of the trace printed with a violation.")
+  var trace = 30
+
   func run() async throws {
     guard seeds > 0 else { throw ValidationError("--seeds must be at least 1") }
-    var options = SimulationOptions(byzantineAtMaximum: byzantineMax)
+    guard trace > 0 else { throw ValidationError("--trace must be at least 1") }
+    var options = SimulationOptions(byzantineAtMaximum: byzantineMax, traceLength: trace)
     if let byzantine {
       guard let strategy = ByzantineStrategy(rawValue: byzantine) else {
         throw ValidationError(

@@ -77,7 +77,9 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     guard Set(trinxInstances).count == trinxInstances.count else {
       throw .duplicateTrInXInstance
     }
-    guard viewChangeTimeoutTicks >= 2 else { throw .invalidViewChangeTimeout(viewChangeTimeoutTicks) }
+    guard viewChangeTimeoutTicks >= 2 else {
+      throw .invalidViewChangeTimeout(viewChangeTimeoutTicks)
+    }
   }
 }
 

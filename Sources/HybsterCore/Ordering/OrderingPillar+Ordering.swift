@@ -174,7 +174,9 @@ extension OrderingPillar {
       slots[nextDelivery]!.delivered = true
       for request in prepare.batch.requests {
         inFlightRequests.remove(RequestRef(request))
-        viewChange.awaited.removeValue(forKey: RequestRef(request))
+        if let done = viewChange.awaited.removeValue(forKey: RequestRef(request)) {
+          viewChange.awaitedBytes -= done.operation.count
+        }
       }
       actions.append(.deliver(order: nextDelivery, view: prepare.view, batch: prepare.batch))
       nextDelivery += 1

@@ -9,6 +9,9 @@ extension OrderingPillar {
   /// The view this replica supports while changing views.
   public var targetView: View? { viewChange.target }
 
+  /// The number of client requests awaited for execution (bounded).
+  public var awaitedCount: Int { viewChange.awaited.count }
+
   /// The number of VIEW-CHANGEs held (bounded: three views, n each).
   public var heldViewChanges: Int { viewChange.viewChanges.values.reduce(0) { $0 + $1.count } }
 
@@ -60,8 +63,12 @@ extension OrderingPillar {
   /// Remembers a request a client sent to this replica, to suspect the leader if it
   /// is not executed in time.
   mutating func awaitExecution(of request: Request) {
-    guard viewChange.awaited.count < ViewChangeState.awaitedLimit else { return }
-    viewChange.awaited[RequestRef(request), default: ticks] = ticks
+    let ref = RequestRef(request)
+    guard viewChange.awaited[ref] == nil, viewChange.awaited.count < ViewChangeState.awaitedLimit,
+      viewChange.awaitedBytes + request.operation.count <= ViewChangeState.awaitedByteLimit
+    else { return }
+    viewChange.awaited[ref] = request
+    viewChange.awaitedBytes += request.operation.count
   }
 
   // MARK: VIEW-CHANGE
@@ -304,7 +311,26 @@ extension OrderingPillar {
     actions.append(.viewInstalled(view: newView.view, leader: leader))
     acknowledge(into: &actions)
     deliverCommitted(into: &actions)
+    handOverAwaitedRequests(into: &actions)
     propose(force: false, into: &actions)
+  }
+
+  /// After a view change, requests clients sent here go to the new leader (or, at
+  /// the new leader, into its queue) without waiting for the clients to retry.
+  mutating func handOverAwaitedRequests(into actions: inout [PillarAction]) {
+    let waiting = viewChange.awaited.values.sorted {
+      ($0.client, $0.lane, $0.sequence) < ($1.client, $1.lane, $1.sequence)
+    }
+    for request in waiting {
+      if isLeader {
+        let ref = RequestRef(request)
+        guard !inFlightRequests.contains(ref), pending.count < maxPendingRequests else { continue }
+        pending.append((request, request.digest))
+        inFlightRequests.insert(ref)
+      } else {
+        actions.append(.send(.forwardedRequest(request), to: leader))
+      }
+    }
   }
 
   // MARK: NEW-VIEW-ACK

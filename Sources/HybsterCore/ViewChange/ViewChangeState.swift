@@ -18,8 +18,12 @@ struct ViewChangeState: Sendable {
   var learned: [OrderNumber: Prepare] = [:]
   /// The NEW-VIEW that installed the current view (resent to lagging replicas).
   var installed: NewView?
-  /// Requests a client sent to this replica and that wait for execution.
-  var awaited: [RequestRef: UInt64] = [:]
+  /// Verified requests a client sent to this replica that wait for execution: the
+  /// leader is suspected if they are not executed in time, and after a view change
+  /// they go to the new leader at once instead of waiting for the client to retry.
+  var awaited: [RequestRef: Request] = [:]
+  /// The operation bytes held in `awaited`.
+  var awaitedBytes = 0
   /// Consecutive ticks without progress while work was outstanding.
   var stalledTicks: UInt64 = 0
   /// `nextDelivery` at the last tick.
@@ -29,6 +33,7 @@ struct ViewChangeState: Sendable {
   /// View changes in a row without a NEW-VIEW (the timeout doubles each time).
   var failedAttempts: Int = 0
 
-  /// The most requests remembered as awaited.
+  /// The most requests remembered as awaited, and their most operation bytes.
   static let awaitedLimit = 4096
+  static let awaitedByteLimit = 16 << 20
 }
