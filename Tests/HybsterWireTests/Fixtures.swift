@@ -85,6 +85,10 @@ enum Fixtures {
           )))),
     .protocolMessage(.forwardedRequest(request(client: 9, sequence: 5, operation: [0xFF]))),
     .protocolMessage(.status(StatusMessage(replica: 1, view: 2, nextDelivery: 33))),
+    .stateRequest(StateRequest(replica: 2, order: 256)),
+    .stateChunk(
+      StateChunk(order: 256, stateDigest: digest(3), totalBytes: 10, offset: 4, bytes: [1, 2, 3])),
+    .stateChunk(StateChunk(order: .max, stateDigest: .zero, totalBytes: 0, offset: 0, bytes: [])),
   ]
 
   /// A complete frame, length field included.
