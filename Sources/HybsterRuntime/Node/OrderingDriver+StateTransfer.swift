@@ -127,6 +127,9 @@ extension OrderingDriver {
         "installed the state at \(order) (\(bytes) bytes from \(session.source), \(session.attempts) attempt(s), \(elapsed) ms)"
       )
       handle(.stateTransferred(order: order))
+      onStateInstalled?(
+        ReplicaNode.StateInstalled(
+          order: order, bytes: bytes, milliseconds: elapsed, attempts: session.attempts))
     case .alreadyPast(let lastExecuted):
       stateTransfer = nil
       logger.error(

@@ -22,6 +22,7 @@ final class OrderingDriver {
   var outgoingStates: [ReplicaID: OutgoingState] = [:]
   /// Set when the execution stage found a gap after this order number.
   var executionStalledAfter: OrderNumber?
+  var onStateInstalled: (@Sendable (ReplicaNode.StateInstalled) -> Void)?
   private let timing: ClusterConfig.Timing
   private var flushBatcher: TurnBatcher!
   private var handOffBatcher: TurnBatcher!

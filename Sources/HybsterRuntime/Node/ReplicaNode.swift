@@ -39,12 +39,16 @@ public final class ReplicaNode: Service, Sendable {
     public var reservationStep: UInt64
     /// State transfer (§5.2.2).
     public var stateTransfer: StateTransferOptions
+    /// Called (on the ordering thread) after state transfer installed a checkpoint.
+    public var onStateInstalled: (@Sendable (StateInstalled) -> Void)?
 
     /// Creates options.
     public init(
       dataDirectory: String? = nil, reservationStep: UInt64 = 4096,
-      stateTransfer: StateTransferOptions = StateTransferOptions()
+      stateTransfer: StateTransferOptions = StateTransferOptions(),
+      onStateInstalled: (@Sendable (StateInstalled) -> Void)? = nil
     ) {
+      self.onStateInstalled = onStateInstalled
       self.dataDirectory = dataDirectory
       self.reservationStep = reservationStep
       self.stateTransfer = stateTransfer
@@ -54,6 +58,18 @@ public final class ReplicaNode: Service, Sendable {
     public static func reservationPath(in directory: String, replica: ReplicaID) -> String {
       (directory as NSString).appendingPathComponent("replica-\(replica).counter")
     }
+  }
+
+  /// A completed state transfer (§5.2.2).
+  public struct StateInstalled: Sendable, Hashable {
+    /// The checkpoint's order number.
+    public var order: OrderNumber
+    /// The encoded snapshot's size.
+    public var bytes: UInt64
+    /// From the request to the installed state.
+    public var milliseconds: Int64
+    /// Sources asked, the successful one included.
+    public var attempts: Int
   }
 
   /// Creates a replica; validates the configuration and the keys.
@@ -151,6 +167,7 @@ public final class ReplicaNode: Service, Sendable {
     let ordering = OrderingDriver(
       pillar: pillar, eventLoop: orderingLoop, timing: config.timing,
       stateTransfer: options.stateTransfer, logger: logger)
+    ordering.onStateInstalled = options.onStateInstalled
     let execution = ExecutionDriver(
       stage: stage, eventLoop: executionLoop, ordering: ordering,
       maxParked: 2 * Int(parameters.windowSize), logger: logger)
