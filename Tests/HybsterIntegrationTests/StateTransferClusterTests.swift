@@ -60,7 +60,8 @@ struct StateTransferClusterTests {
       path: reservationPath, instance: config.protocolParameters.trinxInstances[2],
       key: try keys.replicas[2].groupKeyBytes())
     let reservedBeforeRestart = try #require(try writer.load())
-    #expect(reservedBeforeRestart.low >= 20, "the follower certified COMMITs up to ~20")
+    // At least the reservation written at startup; more if its COMMITs passed it.
+    #expect(reservedBeforeRestart.high == 0 && reservedBeforeRestart.low >= 16)
 
     for i in 0..<80 {
       #expect(try await run(.put(key: key("d\(i % 10)"), value: [UInt8(i)])) == .ok)
