@@ -121,6 +121,10 @@ let package = Package(
       dependencies: ["HybsterSimulation", "HybsterCore", "HybsterServices", "TrInX"],
       swiftSettings: strict),
     .testTarget(
+      name: "HybsterRuntimeTests",
+      dependencies: ["HybsterRuntime", "HybsterWire", "HybsterCore", "HybsterServices", "TrInX"],
+      swiftSettings: strict),
+    .testTarget(
       name: "HybsterIntegrationTests",
       dependencies: [
         "HybsterRuntime", "HybsterClient", "HybsterServices", "HybsterCore", "HybsterSimulation",

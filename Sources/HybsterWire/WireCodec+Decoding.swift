@@ -40,6 +40,11 @@ extension WireCodec {
     case .newView: message = .protocolMessage(.newView(try readNewView(&frame, limits)))
     case .newViewAck:
       message = .protocolMessage(.newViewAck(try readNewViewAck(&frame, "newViewAck", limits)))
+    case .stateRequest:
+      let replica: ReplicaID = try frame.readWire("stateRequest.replica")
+      let order: OrderNumber = try frame.readWire("stateRequest.order")
+      message = .stateRequest(StateRequest(replica: replica, order: order))
+    case .stateChunk: message = .stateChunk(try readStateChunk(&frame, limits))
     }
     guard frame.readableBytes == 0 else { throw .trailingBytes(count: frame.readableBytes) }
     return message
@@ -164,6 +169,18 @@ extension WireCodec {
       order: order, stateDigest: stateDigest, replica: replica, certificate: certificate)
   }
 
+  private static func readStateChunk(_ buffer: inout ByteBuffer, _ limits: WireLimits)
+    throws(WireError) -> StateChunk
+  {
+    let order: OrderNumber = try buffer.readWire("stateChunk.order")
+    let stateDigest = try buffer.readDigest("stateChunk.stateDigest")
+    let totalBytes: UInt64 = try buffer.readWire("stateChunk.totalBytes")
+    let offset: UInt64 = try buffer.readWire("stateChunk.offset")
+    let bytes = try buffer.readByteString("stateChunk.bytes", limit: limits.maxPayloadBytes)
+    return StateChunk(
+      order: order, stateDigest: stateDigest, totalBytes: totalBytes, offset: offset, bytes: bytes)
+  }
+
   private static func readStatus(_ buffer: inout ByteBuffer) throws(WireError) -> StatusMessage {
     let replica: ReplicaID = try buffer.readWire("status.replica")
     let view: View = try buffer.readWire("status.view")
@@ -273,7 +290,7 @@ extension WireCodec {
 
 extension ByteBuffer {
   /// Reads a big-endian integer or fails with ``WireError/truncated(field:)``.
-  fileprivate mutating func readWire<T: FixedWidthInteger>(_ field: @autoclosure () -> String)
+  mutating func readWire<T: FixedWidthInteger>(_ field: @autoclosure () -> String)
     throws(WireError)
     -> T
   {
@@ -285,7 +302,7 @@ extension ByteBuffer {
 
   /// Reads a u32-length-prefixed byte string, checking the length against `limit`
   /// and the readable bytes before allocating.
-  fileprivate mutating func readByteString(_ field: @autoclosure () -> String, limit: Int)
+  mutating func readByteString(_ field: @autoclosure () -> String, limit: Int)
     throws(WireError)
     -> [UInt8]
   {
@@ -297,7 +314,7 @@ extension ByteBuffer {
     return bytes
   }
 
-  fileprivate mutating func readDigest(_ field: @autoclosure () -> String) throws(WireError)
+  mutating func readDigest(_ field: @autoclosure () -> String) throws(WireError)
     -> Digest
   {
     guard readableBytes >= Digest.byteCount else { throw .truncated(field: field()) }
@@ -306,7 +323,7 @@ extension ByteBuffer {
     return digest
   }
 
-  fileprivate mutating func readTag(_ field: @autoclosure () -> String) throws(WireError)
+  mutating func readTag(_ field: @autoclosure () -> String) throws(WireError)
     -> TrInXMAC
   {
     guard readableBytes >= TrInXMAC.byteCount else { throw .truncated(field: field()) }
@@ -315,7 +332,7 @@ extension ByteBuffer {
     return tag
   }
 
-  fileprivate mutating func readCertificate(_ field: @autoclosure () -> String) throws(WireError)
+  mutating func readCertificate(_ field: @autoclosure () -> String) throws(WireError)
     -> Certificate
   {
     let issuer: TrInXInstanceID = try readWire(field() + ".issuer")

@@ -40,6 +40,15 @@ public enum WireCodec {
     case .hello(let hello): write(hello, into: &buffer)
     case .request(let request): write(request, into: &buffer)
     case .reply(let reply): write(reply, into: &buffer)
+    case .stateRequest(let request):
+      buffer.writeInteger(request.replica)
+      buffer.writeInteger(request.order)
+    case .stateChunk(let chunk):
+      buffer.writeInteger(chunk.order)
+      write(chunk.stateDigest, into: &buffer)
+      buffer.writeInteger(chunk.totalBytes)
+      buffer.writeInteger(chunk.offset)
+      writeByteString(chunk.bytes, into: &buffer)
     case .protocolMessage(let message):
       switch message {
       case .prepare(let prepare): write(prepare, into: &buffer)
@@ -63,6 +72,8 @@ public enum WireCodec {
     case .hello: payload = helloBytes
     case .request(let request): payload = encodedLength(of: request)
     case .reply(let reply): payload = replyFixedBytes + reply.result.count
+    case .stateRequest: payload = stateRequestBytes
+    case .stateChunk(let chunk): payload = stateChunkFixedBytes + chunk.bytes.count
     case .protocolMessage(let message):
       switch message {
       case .prepare(let prepare): payload = encodedLength(of: prepare)
@@ -94,8 +105,10 @@ public enum WireCodec {
   {
     switch message {
     case .hello, .protocolMessage(.commit), .protocolMessage(.checkpoint),
-      .protocolMessage(.status):
+      .protocolMessage(.status), .stateRequest:
       break
+    case .stateChunk(let chunk):
+      try check(chunk.bytes.count, field: "stateChunk.bytes", limit: limits.maxPayloadBytes)
     case .request(let request), .protocolMessage(.forwardedRequest(let request)):
       try validate(request, field: "request", limits: limits)
     case .reply(let reply):
@@ -186,6 +199,8 @@ public enum WireCodec {
   static let newViewFixedBytes = 8 + 2 + 2 + 4
   /// replica, view, prepares count.
   static let newViewAckFixedBytes = 4 + 8 + 4
+  static let stateRequestBytes = 4 + 8
+  static let stateChunkFixedBytes = 8 + Digest.byteCount + 8 + 8 + 4
   static let independentCertificateBytes = 4 + 4 + 1 + 16 + TrInXMAC.byteCount
   static let continuingCertificateBytes = independentCertificateBytes + 16
 

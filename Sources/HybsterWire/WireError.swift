@@ -19,4 +19,7 @@ public enum WireError: Error, Hashable, Sendable {
   case trailingBytes(count: Int)
   /// `field` holds a value outside its enumeration.
   case invalidEnumValue(field: String, value: UInt8)
+  /// `field` is well formed but not in its one canonical form (for example
+  /// snapshot entries out of order, ``SnapshotCodec``).
+  case notCanonical(field: String)
 }

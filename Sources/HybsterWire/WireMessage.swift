@@ -13,6 +13,10 @@ public enum WireMessage: Hashable, Sendable {
   case request(Request)
   /// A replica's REPLY to a client (§5.2.1).
   case reply(Reply)
+  /// A replica asks another for a stable checkpoint's state (§5.2.2).
+  case stateRequest(StateRequest)
+  /// One piece of a checkpoint's state, answering a ``StateRequest`` (§5.2.2).
+  case stateChunk(StateChunk)
 
   /// The type byte this message is framed with.
   public var type: WireMessageType {
@@ -20,6 +24,8 @@ public enum WireMessage: Hashable, Sendable {
     case .hello: .hello
     case .request: .request
     case .reply: .reply
+    case .stateRequest: .stateRequest
+    case .stateChunk: .stateChunk
     case .protocolMessage(let message):
       switch message {
       case .prepare: .prepare
@@ -61,6 +67,10 @@ public enum WireMessageType: UInt8, Hashable, Sendable, CaseIterable {
   case newView = 0x16
   /// NEW-VIEW-ACK (§5.2.3).
   case newViewAck = 0x17
+  /// STATE-REQUEST (§5.2.2, state transfer).
+  case stateRequest = 0x20
+  /// STATE-CHUNK (§5.2.2, state transfer).
+  case stateChunk = 0x21
 }
 
 /// The handshake frame: who is at this end of the connection and the highest wire

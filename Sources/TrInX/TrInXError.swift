@@ -12,4 +12,10 @@ public enum TrInXError: Error, Hashable, Sendable {
   case invalidCounterSet
   /// A ``MultiTrInX`` does not host an instance with this id (§6.1).
   case unknownInstance(TrInXInstanceID)
+  /// The value lies beyond the counter's durable reservation and no larger one could
+  /// be stored (``CertificationLimit``); certifying it could repeat a value after a
+  /// restart.
+  case beyondReservation(counter: TrInXCounterID, requested: CounterValue, limit: CounterValue)
+  /// Restored counter values must be exactly one per counter.
+  case invalidRestoredCounters(count: Int, counterCount: Int)
 }

@@ -31,6 +31,8 @@ public struct TrInXInstance: Sendable {
   public let id: TrInXInstanceID
   @usableFromInline var counters: [CounterValue]
   @usableFromInline let keyed: KeyedHMAC
+  /// The durable limit on one counter, and where its reservations are stored.
+  var durableLimit: (limit: CertificationLimit, store: any CertificationLimitStore)?
 
   /// Creates an instance with `counterCount` counters, all at ``CounterValue/zero``.
   /// - Throws: ``TrInXError/invalidKeyLength(_:)`` unless `key` has 32 bytes.
@@ -42,8 +44,80 @@ public struct TrInXInstance: Sendable {
     self.keyed = KeyedHMAC(key: key)
   }
 
+  /// Recreates an instance whose counters were saved before a restart: the "unseal"
+  /// step (§5.1).
+  ///
+  /// A hardware backend would read the counters from sealed storage and refuse a
+  /// sealed state older than the platform's monotonic counter, so that a restarted
+  /// enclave never certifies a value twice. Here the caller passes values that are at
+  /// least every value the previous incarnation could have certified: the last durable
+  /// reservation of a ``CertificationLimit`` (see `docs/trinx.md`). The instance then
+  /// certifies only strictly larger values on those counters.
+  /// - Throws: ``TrInXError/invalidKeyLength(_:)`` unless `key` has 32 bytes;
+  ///   ``TrInXError/invalidRestoredCounters(count:counterCount:)`` unless
+  ///   `restoredCounters` has exactly `counterCount` values.
+  public init(
+    id: TrInXInstanceID, counterCount: Int, key: [UInt8], restoredCounters: [CounterValue]
+  ) throws(TrInXError) {
+    guard restoredCounters.count == counterCount else {
+      throw .invalidRestoredCounters(count: restoredCounters.count, counterCount: counterCount)
+    }
+    try self.init(id: id, counterCount: counterCount, key: key)
+    counters = restoredCounters
+  }
+
   /// The number of counters.
   public var counterCount: Int { counters.count }
+
+  /// The durable limit in force, if any.
+  public var certificationLimit: CertificationLimit? { durableLimit?.limit }
+
+  /// Bounds `limit.counter` by a durable reservation: certifying a value above
+  /// `limit.limit` first obtains a larger durable reservation from `store`, and is
+  /// refused with ``TrInXError/beyondReservation(counter:requested:limit:)`` if it
+  /// cannot. Trusted MACs never move a counter and are never refused by the limit.
+  /// - Throws: ``TrInXError/unknownCounter(_:counterCount:)``.
+  public mutating func limitCertification(
+    _ limit: CertificationLimit, store: any CertificationLimitStore
+  ) throws(TrInXError) {
+    try checkCounter(limit.counter)
+    durableLimit = (limit, store)
+  }
+
+  /// Admits a certification of `counter` to `value` under the durable limit. Cheap
+  /// unless `value` passes the limit's `prepareAbove` mark.
+  @inline(__always)
+  mutating func admit(counter: TrInXCounterID, value: CounterValue) throws(TrInXError) {
+    guard let durable = durableLimit, durable.limit.counter == counter,
+      value > durable.limit.prepareAbove
+    else { return }
+    try admitSlow(value: value)
+  }
+
+  mutating func admitSlow(value: CounterValue) throws(TrInXError) {
+    guard let durable = durableLimit else { return }
+    var limit = durable.limit
+    let store = durable.store
+    if value > limit.limit {
+      let granted: CertificationLimit
+      do {
+        granted = try store.reserve(atLeast: value)
+      } catch {
+        throw .beyondReservation(counter: limit.counter, requested: value, limit: limit.limit)
+      }
+      guard granted.counter == limit.counter, granted.limit >= value else {
+        throw .beyondReservation(counter: limit.counter, requested: value, limit: limit.limit)
+      }
+      // A limit never shrinks, whatever the store answers.
+      if granted.limit > limit.limit { limit = granted }
+      durableLimit = (limit, store)
+    }
+    if value > limit.prepareAbove {
+      store.prepare(beyond: value)
+      limit.prepareAbove = limit.limit
+      durableLimit = (limit, store)
+    }
+  }
 
   /// The current value of `counter`.
   public func value(of counter: TrInXCounterID) throws(TrInXError) -> CounterValue {
@@ -62,6 +136,7 @@ public struct TrInXInstance: Sendable {
     guard newValue > current else {
       throw .notGreater(counter: counter, current: current, requested: newValue)
     }
+    try admit(counter: counter, value: newValue)
     let mac = keyed.mac(
       kind: .independent, issuer: id, counter: counter, newValue: newValue, previous: nil,
       message: message)
@@ -81,6 +156,7 @@ public struct TrInXInstance: Sendable {
     guard newValue >= current else {
       throw .wouldMoveBackwards(counter: counter, current: current, requested: newValue)
     }
+    if newValue != current { try admit(counter: counter, value: newValue) }
     let mac = keyed.mac(
       kind: .continuing, issuer: id, counter: counter, newValue: newValue, previous: current,
       message: message)
@@ -178,6 +254,9 @@ public struct TrInXInstance: Sendable {
         entries.append(
           .init(counter: update.counter, newValue: update.newValue, previousValue: current))
       }
+    }
+    for entry in entries where entry.newValue != entry.previousValue {
+      try admit(counter: entry.counter, value: entry.newValue)
     }
     let mac = keyed.mac(kind: kind, issuer: id, entries: entries, message: message)
     for update in updates { counters[Int(update.counter)] = update.newValue }

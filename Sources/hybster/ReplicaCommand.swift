@@ -28,6 +28,17 @@ struct ReplicaCommand: AsyncParsableCommand {
   @Option(help: "The replica's key file (default: replica-<id>.key next to the config).")
   var keys: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Where the TrInX counter reservation (replica-<id>.counter) is kept across restarts (default: the key file's directory).",
+      discussion:
+        "A restarted replica restores its ordering counter from this file, so it never certifies a value twice (docs/trinx.md). Keep it on durable storage and never copy it between hosts."
+    ))
+  var dataDir: String?
+
+  @Option(help: "Order numbers reserved ahead of the ordering counter per reservation write.")
+  var reservationStep: UInt64 = 4096
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
   var logLevel: String = "info"
 
@@ -38,6 +49,9 @@ struct ReplicaCommand: AsyncParsableCommand {
 
   func validate() throws {
     guard id >= 0, id <= Int(UInt32.max) else { throw ValidationError("--id must be 0 or more") }
+    guard reservationStep >= 2 else {
+      throw ValidationError("--reservation-step must be at least 2")
+    }
     guard Logger.Level(rawValue: logLevel) != nil else {
       throw ValidationError(
         "--log-level must be one of "
@@ -75,7 +89,11 @@ struct ReplicaCommand: AsyncParsableCommand {
       var logger = Logger(label: "hybster.replica")
       logger[metadataKey: "replica"] = "\(replica)"
 
-      let node = try ReplicaNode(config: cluster, id: replica, keys: replicaKeys, logger: logger)
+      let node = try ReplicaNode(
+        config: cluster, id: replica, keys: replicaKeys, logger: logger,
+        options: ReplicaNode.Options(
+          dataDirectory: dataDir ?? Paths.directory(of: keyPath),
+          reservationStep: reservationStep))
       var services = [
         ServiceGroupConfiguration.ServiceConfiguration(
           service: node, successTerminationBehavior: .gracefullyShutdownGroup)

@@ -181,12 +181,14 @@ struct ViewChangeExampleTests {
     #expect(net.pillars[2].view == 2)
 
     // ⑩ R0 enters view 2 and acknowledges the assignment; b is at 51 everywhere.
+    // R2 then proposes d, which a client had sent to it (handed over, not retried).
     net.run()
     #expect(net.pillars[0].view == 2)
     for r in [0, 2] {
       let at51 = net.delivered[r].first { $0.order == 51 }
       #expect(at51?.digest == Batch(requests: [b]).digest)
-      #expect(net.executions[r].lastExecuted == 51)
+      #expect(net.delivered[r].first { $0.order == 52 }?.digest == Batch(requests: [d]).digest)
+      #expect(net.executions[r].lastExecuted == 52)
     }
   }
 }

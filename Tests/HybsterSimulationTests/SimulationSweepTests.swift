@@ -77,15 +77,17 @@ struct SimulationSweepTests {
     #expect(Simulator.run(seed: seed + 1).traceHash != first.traceHash)
   }
 
-  @Test("A forced Byzantine leader is run and liveness is reported as not checked")
-  func byzantineLeaderSkipsLiveness() {
-    let result = Simulator.run(seed: 5, options: SimulationOptions(forcedStrategy: .silent))
-    #expect(result.violation == nil)
-    let options = SimulationOptions(forcedStrategy: .skipOrders)
-    let leader = Simulator.run(seed: 5, options: options)
+  @Test("A Byzantine leader is replaced by the view change and liveness is demanded")
+  func byzantineLeaderIsReplaced() {
+    let leader = Simulator.run(seed: 5, options: SimulationOptions(forcedStrategy: .skipOrders))
     #expect(leader.parameters.strategy(of: 0) == .skipOrders)
-    #expect(!leader.livenessChecked)
-    #expect(leader.livenessNote?.contains("leader") == true)
+    #expect(leader.violation == nil)
+    #expect(leader.livenessChecked)
+    for strategy in [ByzantineStrategy.silent, .delayProposals, .equivocate] {
+      let run = Simulator.run(seed: 5, options: SimulationOptions(forcedStrategy: strategy))
+      #expect(run.violation == nil, "\(strategy)")
+      #expect(run.livenessChecked, "\(strategy): \(run.livenessNote ?? "")")
+    }
   }
 }
 

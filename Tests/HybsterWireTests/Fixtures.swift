@@ -102,6 +102,10 @@ enum Fixtures {
           prepares: prepares(view: 5)))),
     .protocolMessage(.newViewAck(newViewAck(prepares: []))),
     .protocolMessage(.newViewAck(newViewAck(prepares: prepares()))),
+    .stateRequest(StateRequest(replica: 2, order: 256)),
+    .stateChunk(
+      StateChunk(order: 256, stateDigest: digest(3), totalBytes: 10, offset: 4, bytes: [1, 2, 3])),
+    .stateChunk(StateChunk(order: .max, stateDigest: .zero, totalBytes: 0, offset: 0, bytes: [])),
   ]
 
   /// A trusted MAC: a continuing certificate whose previous value is its new value.

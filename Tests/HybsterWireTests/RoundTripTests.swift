@@ -31,7 +31,7 @@ struct RoundTripTests {
     let table: [WireMessageType: UInt8] = [
       .hello: 0x01, .request: 0x02, .reply: 0x03, .prepare: 0x10, .commit: 0x11,
       .checkpoint: 0x12, .forwardedRequest: 0x13, .status: 0x14, .viewChange: 0x15,
-      .newView: 0x16, .newViewAck: 0x17,
+      .newView: 0x16, .newViewAck: 0x17, .stateRequest: 0x20, .stateChunk: 0x21,
     ]
     for type in WireMessageType.allCases { #expect(table[type] == type.rawValue) }
   }

@@ -7,6 +7,29 @@ import NIOCore
 protocol ExecutionDriverHandle: AnyObject {
   /// Enqueues `work`; safe to call from any thread. One call is one thread hand-off.
   func submit(_ work: [ExecutionWork])
+  /// Encodes the snapshot kept for `order`, if any, and calls `reply` on the
+  /// execution loop with it and its checkpoint digest (state transfer, §5.2.2).
+  func encodedSnapshot(
+    order: OrderNumber, maxBytes: Int, reply: @escaping @Sendable (EncodedSnapshot?) -> Void)
+  /// Installs a verified snapshot and calls `done` on the execution loop.
+  func install(_ snapshot: CheckpointSnapshot, done: @escaping @Sendable (InstallResult) -> Void)
+}
+
+/// A snapshot encoded for state transfer, with the digest CHECKPOINTs carry.
+struct EncodedSnapshot: Sendable {
+  var bytes: ByteBuffer
+  var digest: Digest
+}
+
+/// What installing a fetched snapshot did.
+enum InstallResult: Sendable, Equatable {
+  /// Installed; execution continues after the snapshot's order number.
+  case installed
+  /// The execution stage already executed beyond the snapshot: installing it would
+  /// roll back state the ordering pillar has moved past. Not retried.
+  case alreadyPast(lastExecuted: OrderNumber)
+  /// The service refused the state (retried from another source).
+  case failed(String)
 }
 
 /// The runtime shell around the ``HybsterCore/ExecutionStage`` (§5.2, §5.3: the
@@ -27,11 +50,17 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
   private var lastView: View = 0
   private var flushBatcher: TurnBatcher!
   private var requestBatcher: TurnBatcher!
+  /// Deliveries that arrived after a gap, waiting for the state that fills it.
+  private var parked: [OrderNumber: (view: View, batch: Batch)] = [:]
+  private let maxParked: Int
+  private var stallReported = false
+  private var encodedSnapshots: [OrderNumber: EncodedSnapshot] = [:]
 
   init(
     stage: ExecutionStage<Service>, eventLoop: any EventLoop, ordering: OrderingDriver,
-    logger: Logger
+    maxParked: Int, logger: Logger
   ) {
+    self.maxParked = maxParked
     self.stage = stage
     self.eventLoop = eventLoop
     self.ordering = ordering
@@ -51,16 +80,116 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     for item in work {
       switch item {
       case .deliver(let order, let view, let batch):
-        lastView = view
-        replies.removeAll(keepingCapacity: true)
-        if let snapshot = stage.execute(order: order, view: view, batch: batch, replies: &replies) {
-          checkpoints.append((snapshot.order, snapshot.digest))
-        }
-        for reply in replies { send(reply) }
+        deliver(order: order, view: view, batch: batch, checkpoints: &checkpoints)
       case .checkpointStable(let order):
         stage.checkpointStable(at: order)
+        encodedSnapshots = encodedSnapshots.filter { $0.key >= order }
       }
     }
+    report(checkpoints)
+  }
+
+  /// Executes in order without gaps. ``ExecutionStage/execute(order:view:batch:replies:)``
+  /// requires `order == lastExecuted + 1`; here that is checked, not trapped on: an
+  /// order already covered by an installed snapshot is skipped, and one after a gap
+  /// is parked while the ordering side fetches the state that fills the gap (§5.2.2).
+  private func deliver(
+    order: OrderNumber, view: View, batch: Batch, checkpoints: inout [(OrderNumber, Digest)]
+  ) {
+    if order <= stage.lastExecuted { return }
+    guard order == stage.lastExecuted + 1 else {
+      if parked.count < maxParked {
+        parked[order] = (view, batch)
+      } else {
+        logger.error("execution gap: dropped delivery \(order), \(parked.count) already parked")
+      }
+      reportStall()
+      return
+    }
+    execute(order: order, view: view, batch: batch, checkpoints: &checkpoints)
+    drainParked(checkpoints: &checkpoints)
+  }
+
+  private func execute(
+    order: OrderNumber, view: View, batch: Batch, checkpoints: inout [(OrderNumber, Digest)]
+  ) {
+    lastView = view
+    replies.removeAll(keepingCapacity: true)
+    if let snapshot = stage.execute(order: order, view: view, batch: batch, replies: &replies) {
+      checkpoints.append((snapshot.order, snapshot.digest))
+    }
+    for reply in replies { send(reply) }
+  }
+
+  private func drainParked(checkpoints: inout [(OrderNumber, Digest)]) {
+    guard !parked.isEmpty else { return }
+    parked = parked.filter { $0.key > stage.lastExecuted }
+    while let next = parked.removeValue(forKey: stage.lastExecuted + 1) {
+      execute(
+        order: stage.lastExecuted + 1, view: next.view, batch: next.batch, checkpoints: &checkpoints
+      )
+    }
+    if parked.isEmpty { stallReported = false }
+  }
+
+  private func reportStall() {
+    guard !stallReported else { return }
+    stallReported = true
+    let last = stage.lastExecuted
+    logger.error("execution gap after \(last): parking deliveries and requesting state")
+    let ordering = UnsafeTransfer(self.ordering)
+    ordering.value.eventLoop.execute { ordering.value.executionStalled(after: last) }
+  }
+
+  func encodedSnapshot(
+    order: OrderNumber, maxBytes: Int, reply: @escaping @Sendable (EncodedSnapshot?) -> Void
+  ) {
+    let box = UnsafeTransfer(self)
+    eventLoop.execute {
+      let driver = box.value
+      if let cached = driver.encodedSnapshots[order] {
+        reply(cached)
+        return
+      }
+      guard let snapshot = driver.stage.snapshots[order] else {
+        reply(nil)
+        return
+      }
+      do {
+        let encoded = EncodedSnapshot(
+          bytes: try SnapshotCodec.encode(snapshot, maxBytes: maxBytes), digest: snapshot.digest)
+        driver.encodedSnapshots[order] = encoded
+        reply(encoded)
+      } catch {
+        driver.logger.error("cannot serve the state at \(order): \(error)")
+        reply(nil)
+      }
+    }
+  }
+
+  func install(_ snapshot: CheckpointSnapshot, done: @escaping @Sendable (InstallResult) -> Void) {
+    let box = UnsafeTransfer(self)
+    eventLoop.execute { done(box.value.install(snapshot)) }
+  }
+
+  private func install(_ snapshot: CheckpointSnapshot) -> InstallResult {
+    guard snapshot.order >= stage.lastExecuted else {
+      return .alreadyPast(lastExecuted: stage.lastExecuted)
+    }
+    do {
+      try stage.install(snapshot)
+    } catch {
+      return .failed("\(error)")
+    }
+    encodedSnapshots = [:]
+    var checkpoints: [(OrderNumber, Digest)] = []
+    drainParked(checkpoints: &checkpoints)
+    report(checkpoints)
+    if parked.isEmpty { stallReported = false }
+    return .installed
+  }
+
+  private func report(_ checkpoints: [(OrderNumber, Digest)]) {
     guard !checkpoints.isEmpty else { return }
     let taken = checkpoints
     let ordering = UnsafeTransfer(self.ordering)

@@ -9,23 +9,35 @@ import NIOCore
 /// messages never change threads.
 final class OrderingDriver {
   let eventLoop: any EventLoop
-  private var pillar: OrderingPillar
-  private var links: [ReplicaID: PeerLink] = [:]
+  var pillar: OrderingPillar
+  var links: [ReplicaID: PeerLink] = [:]
   private var actions: [PillarAction] = []
-  private let logger: Logger
+  let logger: Logger
+  let stateTransferOptions: StateTransferOptions
+  /// The state transfer in progress, if any (§5.2.2).
+  var stateTransfer: StateTransferSession?
+  var stateTransferStarted: NIODeadline = .now()
+  var installing = false
+  /// State being sent to peers, one stream per peer.
+  var outgoingStates: [ReplicaID: OutgoingState] = [:]
+  /// Set when the execution stage found a gap after this order number.
+  var executionStalledAfter: OrderNumber?
+  var onStateInstalled: (@Sendable (ReplicaNode.StateInstalled) -> Void)?
   private let timing: ClusterConfig.Timing
   private var flushBatcher: TurnBatcher!
   private var handOffBatcher: TurnBatcher!
-  private var dirtyLinks: [PeerLink] = []
+  var dirtyLinks: [PeerLink] = []
   private var executionWork: [ExecutionWork] = []
   private var tickTask: RepeatedTask?
   /// Receives committed batches and stable checkpoints, on the execution loop.
   var execution: (any ExecutionDriverHandle)?
-  private(set) var counters = RuntimeCounters()
+  var counters = RuntimeCounters()
 
   init(
-    pillar: OrderingPillar, eventLoop: any EventLoop, timing: ClusterConfig.Timing, logger: Logger
+    pillar: OrderingPillar, eventLoop: any EventLoop, timing: ClusterConfig.Timing,
+    stateTransfer: StateTransferOptions, logger: Logger
   ) {
+    self.stateTransferOptions = stateTransfer
     self.pillar = pillar
     self.eventLoop = eventLoop
     self.timing = timing
@@ -49,7 +61,12 @@ final class OrderingDriver {
     tickTask = eventLoop.scheduleRepeatedTask(
       initialDelay: .milliseconds(Int64(timing.tickMilliseconds)),
       delay: .milliseconds(Int64(timing.tickMilliseconds))
-    ) { _ in box.value.handle(.tick) }
+    ) { _ in box.value.tick() }
+  }
+
+  private func tick() {
+    handle(.tick)
+    tickStateTransfer()
   }
 
   /// Closes every link and stops timers.
@@ -79,14 +96,19 @@ final class OrderingDriver {
       counters.delivered += 1
       executionWork.append(.deliver(order: order, view: view, batch: batch))
       handOffBatcher.request()
-    case .checkpointStable(let order, _):
+    case .checkpointStable(let order, let digest):
       executionWork.append(.checkpointStable(order: order))
       handOffBatcher.request()
+      if let stalled = executionStalledAfter, order > stalled, let stable = pillar.stableCheckpoint,
+        stable.order == order
+      {
+        startStateTransfer(
+          order: order, stateDigest: digest,
+          from: stable.proof.map(\.replica).filter { $0 != pillar.replica })
+      }
     case .stateTransferNeeded(let order, let digest, let from):
       counters.stateTransfersNeeded += 1
-      logger.warning(
-        "behind stable checkpoint \(order) (\(digest)); state transfer from \(from) is not implemented yet"
-      )
+      startStateTransfer(order: order, stateDigest: digest, from: from)
     case .armBatchTimer:
       let box = UnsafeTransfer(self)
       eventLoop.scheduleTask(in: .microseconds(Int64(timing.batchFlushMicroseconds))) {
@@ -112,7 +134,7 @@ final class OrderingDriver {
     return buffer
   }
 
-  private func write(_ frame: ByteBuffer, to link: PeerLink) {
+  func write(_ frame: ByteBuffer, to link: PeerLink) {
     if link.write(frame) {
       dirtyLinks.append(link)
       flushBatcher.request()
@@ -144,4 +166,5 @@ struct RuntimeCounters: Sendable {
   var rejected = 0
   var stateTransfersNeeded = 0
   var viewChanges = 0
+  var stateTransfersCompleted = 0
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HybsterCore
 import HybsterServices
 import HybsterWire
@@ -22,11 +23,63 @@ public final class ReplicaNode: Service, Sendable {
   private let groupKey: [UInt8]
   private let clientSecret: [UInt8]
   private let logger: Logger
+  /// Where the replica keeps state across restarts, and state-transfer knobs.
+  public let options: Options
+
+  /// What a replica keeps across restarts and how it transfers state.
+  public struct Options: Sendable {
+    /// The directory holding `replica-<id>.counter`, the TrInX ordering counter's
+    /// reservation (see `docs/trinx.md`). `nil`: no reservation is kept, and the
+    /// counters start at zero on every start, so the replica must not rejoin the same
+    /// group with the same keys after a restart.
+    public var dataDirectory: String?
+    /// How far ahead of the ordering counter a reservation reaches (in order numbers).
+    /// After a crash the replica cannot vote on order numbers up to its last
+    /// reservation, at most this many beyond what it certified before.
+    public var reservationStep: UInt64
+    /// State transfer (§5.2.2).
+    public var stateTransfer: StateTransferOptions
+    /// Called (on the ordering thread) after state transfer installed a checkpoint.
+    public var onStateInstalled: (@Sendable (StateInstalled) -> Void)?
+
+    /// Creates options.
+    public init(
+      dataDirectory: String? = nil, reservationStep: UInt64 = 4096,
+      stateTransfer: StateTransferOptions = StateTransferOptions(),
+      onStateInstalled: (@Sendable (StateInstalled) -> Void)? = nil
+    ) {
+      self.onStateInstalled = onStateInstalled
+      self.dataDirectory = dataDirectory
+      self.reservationStep = reservationStep
+      self.stateTransfer = stateTransfer
+    }
+
+    /// The reservation file of `replica` in `directory`.
+    public static func reservationPath(in directory: String, replica: ReplicaID) -> String {
+      (directory as NSString).appendingPathComponent("replica-\(replica).counter")
+    }
+  }
+
+  /// A completed state transfer (§5.2.2).
+  public struct StateInstalled: Sendable, Hashable {
+    /// The checkpoint's order number.
+    public var order: OrderNumber
+    /// The encoded snapshot's size.
+    public var bytes: UInt64
+    /// From the request to the installed state.
+    public var milliseconds: Int64
+    /// Sources asked, the successful one included.
+    public var attempts: Int
+  }
 
   /// Creates a replica; validates the configuration and the keys.
-  public init(config: ClusterConfig, id: ReplicaID, keys: ReplicaKeys, logger: Logger)
+  public init(
+    config: ClusterConfig, id: ReplicaID, keys: ReplicaKeys, logger: Logger,
+    options: Options = Options()
+  )
     throws(ConfigError)
   {
+    self.options = options
     try config.validate()
     guard Int(id) < config.replicas.count else {
       throw .unknownReplica(id, count: config.replicas.count)
@@ -54,6 +107,34 @@ public final class ReplicaNode: Service, Sendable {
     }
   }
 
+  /// The TrInX instance, restored from and limited by the reservation file when a
+  /// data directory is configured (§5.1; `docs/trinx.md`).
+  private func openTrInX(instance: TrInXInstanceID) throws -> TrInXInstance {
+    guard let directory = options.dataDirectory else {
+      return try TrInXInstance(id: instance, counterCount: CounterLayout.count, key: groupKey)
+    }
+    try FileManager.default.createDirectory(
+      atPath: directory, withIntermediateDirectories: true)
+    let writer = FileReservationWriter(
+      path: Options.reservationPath(in: directory, replica: id), instance: instance,
+      key: groupKey)
+    let restored = try writer.load()
+    let reservation = try CounterReservation.open(
+      counter: CounterLayout.ordering, step: options.reservationStep, restored: restored,
+      writer: writer)
+    var counters = Array(repeating: CounterValue.zero, count: CounterLayout.count)
+    counters[Int(CounterLayout.ordering)] = restored ?? .zero
+    var trinx = try TrInXInstance(
+      id: instance, counterCount: CounterLayout.count, key: groupKey, restoredCounters: counters)
+    try trinx.limitCertification(reservation.limit, store: reservation)
+    if let restored {
+      logger.notice(
+        "restarted: ordering counter restored to its reservation \(restored); reserved up to \(reservation.durable)"
+      )
+    }
+    return trinx
+  }
+
   private func serve<S: ReplicatedService>(_ service: S) async throws {
     let orderingGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let executionGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -73,8 +154,7 @@ public final class ReplicaNode: Service, Sendable {
     executionGroup: MultiThreadedEventLoopGroup
   ) async throws {
     let parameters = config.protocolParameters
-    let trinx = try TrInXInstance(
-      id: parameters.trinxInstances[Int(id)], counterCount: CounterLayout.count, key: groupKey)
+    let trinx = try openTrInX(instance: parameters.trinxInstances[Int(id)])
     let pillar = OrderingPillar(
       configuration: parameters, replica: id, trinx: trinx,
       keyring: ClientKeyring(replicaSecret: clientSecret))
@@ -85,9 +165,12 @@ public final class ReplicaNode: Service, Sendable {
     let orderingLoop = orderingGroup.next()
     let executionLoop = executionGroup.next()
     let ordering = OrderingDriver(
-      pillar: pillar, eventLoop: orderingLoop, timing: config.timing, logger: logger)
+      pillar: pillar, eventLoop: orderingLoop, timing: config.timing,
+      stateTransfer: options.stateTransfer, logger: logger)
+    ordering.onStateInstalled = options.onStateInstalled
     let execution = ExecutionDriver(
-      stage: stage, eventLoop: executionLoop, ordering: ordering, logger: logger)
+      stage: stage, eventLoop: executionLoop, ordering: ordering,
+      maxParked: 2 * Int(parameters.windowSize), logger: logger)
     let orderingBox = UnsafeTransfer(ordering)
     let executionBox = UnsafeTransfer(execution)
     try await orderingLoop.submit { orderingBox.value.execution = executionBox.value }.get()

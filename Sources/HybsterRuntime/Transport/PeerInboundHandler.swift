@@ -4,7 +4,7 @@ import Logging
 import NIOCore
 
 /// Reads frames from a peer replica's inbound connection. The first frame must be a
-/// replica hello; every later frame must be a protocol message. Anything else, or a
+/// replica hello; every later frame must be a protocol message or a state-transfer message. Anything else, or a
 /// malformed frame, closes the connection (the peer reconnects); messages are
 /// verified by the pillar, never trusted because of the connection.
 final class PeerInboundHandler: ChannelInboundHandler {
@@ -34,12 +34,17 @@ final class PeerInboundHandler: ChannelInboundHandler {
       self.peer = id
       return
     }
-    guard case .protocolMessage(let protocolMessage) = message else {
+    switch message {
+    case .protocolMessage(let protocolMessage):
+      ordering.handle(.message(protocolMessage, from: peer))
+    case .stateRequest(let request):
+      ordering.receiveStateRequest(request, from: peer)
+    case .stateChunk(let chunk):
+      ordering.receiveStateChunk(chunk, from: peer)
+    case .hello, .request, .reply:
       logger.notice("unexpected frame on replica connection from \(peer); closing")
       context.close(promise: nil)
-      return
     }
-    ordering.handle(.message(protocolMessage, from: peer))
   }
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -19,6 +19,9 @@ final class PeerLink {
   private var closed = false
   private var backoff: TimeAmount = .milliseconds(50)
   private(set) var dropped = 0
+  /// Called on the event loop whenever the connection (re)becomes writable: bulk
+  /// senders (state transfer) write their next piece then instead of buffering.
+  var onWritable: (() -> Void)?
 
   init(
     peer: ReplicaID, address: ClusterConfig.ReplicaAddress, own: ReplicaID,
@@ -39,6 +42,12 @@ final class PeerLink {
     let box = UnsafeTransfer(self)
     ClientBootstrap(group: eventLoop)
       .channelOption(.socketOption(.tcp_nodelay), value: 1)
+      .channelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.addHandler(
+            WritabilityHandler { box.value.onWritable?() })
+        }
+      }
       .channelOption(.connectTimeout, value: .seconds(2))
       .connect(host: address.host, port: address.peerPort)
       .whenComplete { result in
@@ -63,6 +72,7 @@ final class PeerLink {
     var buffer = channel.allocator.buffer(capacity: 16)
     WireCodec.encode(.hello(Hello(role: .replica(own))), into: &buffer)
     channel.writeAndFlush(buffer, promise: nil)
+    onWritable?()
     let box = UnsafeTransfer(self)
     channel.closeFuture.whenComplete { _ in
       let link = box.value
@@ -80,6 +90,9 @@ final class PeerLink {
     let box = UnsafeTransfer(self)
     eventLoop.scheduleTask(in: delay) { box.value.connect() }
   }
+
+  /// Whether a frame written now would be queued rather than dropped.
+  var isWritable: Bool { channel?.isWritable ?? false }
 
   /// Queues an encoded frame; returns whether the link needs a flush.
   func write(_ frame: ByteBuffer) -> Bool {
@@ -105,5 +118,22 @@ final class PeerLink {
     closed = true
     channel?.close(promise: nil)
     channel = nil
+  }
+}
+
+/// Reports when an outbound peer connection becomes writable again.
+final class WritabilityHandler: ChannelInboundHandler {
+  typealias InboundIn = ByteBuffer
+  private let writable: () -> Void
+
+  init(writable: @escaping () -> Void) { self.writable = writable }
+
+  func channelWritabilityChanged(context: ChannelHandlerContext) {
+    if context.channel.isWritable { writable() }
+    context.fireChannelWritabilityChanged()
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    // Replicas send nothing back on a connection they accepted; discard.
   }
 }
