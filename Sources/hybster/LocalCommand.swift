@@ -46,6 +46,14 @@ struct LocalCommand: AsyncParsableCommand {
   @Option(help: "Log level of the replicas.")
   var logLevel: String = "info"
 
+  @Option(
+    help: """
+      Crash replica 0 (the leader of view 0) with SIGKILL this many seconds into the \
+      measurement, to watch the view change: the progress shows the interruption and the \
+      latency maximum its length.
+      """)
+  var killLeaderAfter: Double?
+
   func validate() throws {
     guard (1...255).contains(replicas) else {
       throw ValidationError("--replicas must be between 3 and 255 (n = 2f+1)")
@@ -55,6 +63,9 @@ struct LocalCommand: AsyncParsableCommand {
     }
     guard startupTimeout > 0, startupTimeout.isFinite else {
       throw ValidationError("--startup-timeout must be a positive number of seconds")
+    }
+    if let killLeaderAfter, !(killLeaderAfter >= 0 && killLeaderAfter < load.duration) {
+      throw ValidationError("--kill-leader-after must lie within --duration")
     }
     guard Logger.Level(rawValue: logLevel) != nil else {
       throw ValidationError(
@@ -117,7 +128,8 @@ struct LocalCommand: AsyncParsableCommand {
 
       let run = LocalRun(
         config: config, directory: directory, processes: processes, settings: load.settings,
-        logLevel: logLevel, startupTimeout: startupTimeout)
+        logLevel: logLevel, startupTimeout: startupTimeout,
+        killLeaderAfter: killLeaderAfter.map { load.settings.warmup + $0 })
       let task = Task { try await run.execute() }
       work.withLock { $0 = task }
       let result = await task.result
@@ -160,6 +172,8 @@ struct LocalRun: Sendable {
   let settings: LoadSettings
   let logLevel: String
   let startupTimeout: Double
+  /// Seconds after the load starts at which replica 0 is crashed.
+  let killLeaderAfter: Double?
 
   func execute() async throws -> BenchReport {
     let configPath = ClusterSetup.configPath(in: directory)
@@ -178,6 +192,14 @@ struct LocalRun: Sendable {
 
     let authority = try loadClientAuthority(
       path: ClusterSetup.clientKeyPath(in: directory), config: config)
+    let crash = killLeaderAfter.map { delay in
+      Task { [processes] in
+        try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+        processes.crash(replica: 0)
+        Console.note("crashed replica 0 (SIGKILL), the leader of view 0")
+      }
+    }
+    defer { crash?.cancel() }
     do {
       var report = try await LoadGenerator.run(
         config: config, authority: authority, settings: settings)

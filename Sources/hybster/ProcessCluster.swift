@@ -169,6 +169,11 @@ final class ProcessCluster: Sendable {
     }
   }
 
+  /// Kills one replica with SIGKILL, as a crash would (`local --kill-leader-after`).
+  func crash(replica: Int) {
+    for child in running() where child.replica == replica { kill(child.pid, SIGKILL) }
+  }
+
   /// Kills every replica at once and reaps it (second Ctrl-C). Safe from any thread.
   func killNow() {
     for child in running() { kill(child.pid, SIGKILL) }
