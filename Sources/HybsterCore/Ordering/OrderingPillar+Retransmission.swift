@@ -6,6 +6,8 @@
 extension OrderingPillar {
   /// The most instances resent in answer to one STATUS.
   public static let retransmissionLimit: UInt64 = 64
+  /// Ticks between repeated state-transfer requests while behind a stable checkpoint.
+  static let stateTransferRepeatTicks: UInt64 = 20
 
   mutating func tick(into actions: inout [PillarAction]) {
     ticks += 1
@@ -15,6 +17,16 @@ extension OrderingPillar {
       )
     }
     deliveredAtLastTick = nextDelivery
+    if nextDelivery <= lowWaterMark, ticks % Self.stateTransferRepeatTicks == 0,
+      let stable = checkpoints.stable
+    {
+      // Still behind the stable checkpoint: ask again (the transfer may have been
+      // lost with a crash, a connection or a faulty source).
+      actions.append(
+        .stateTransferNeeded(
+          order: stable.order, stateDigest: stable.stateDigest,
+          from: stable.proof.map(\.replica).filter { $0 != replica }))
+    }
     checkProgress(into: &actions)
     if isLeader, !pending.isEmpty { propose(force: true, into: &actions) }
   }

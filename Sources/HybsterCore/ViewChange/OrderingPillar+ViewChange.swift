@@ -15,9 +15,10 @@ extension OrderingPillar {
   /// The number of VIEW-CHANGEs held (bounded: three views, n each).
   public var heldViewChanges: Int { viewChange.viewChanges.values.reduce(0) { $0 + $1.count } }
 
-  /// The current timeout in ticks: doubled for every failed view change in a row.
+  /// The current timeout in ticks: doubled for every failed view change in a row, up
+  /// to 16 times the configured one.
   var viewChangeTimeout: UInt64 {
-    configuration.viewChangeTimeoutTicks << UInt64(min(viewChange.failedAttempts, 6))
+    configuration.viewChangeTimeoutTicks << UInt64(min(viewChange.failedAttempts, 4))
   }
 
   // MARK: Suspicion
@@ -140,20 +141,28 @@ extension OrderingPillar {
   mutating func record(_ message: ViewChange, into actions: inout [PillarAction]) {
     let target = message.toView
     viewChange.viewChanges[target, default: [:]][message.replica] = message
-    let count = viewChange.viewChanges[target]!.count
-    if count == configuration.quorum { learnViewChangeCertificate(for: target, into: &actions) }
-    if count >= configuration.faultsTolerated + 1, message.replica != replica {
-      // f+1 replicas left: at least one correct replica did, join it — in normal
-      // operation for the next view, while changing only with a certificate.
-      if viewChange.target == nil, target == view + 1 {
-        startViewChange(to: target, into: &actions)
-      } else if let current = viewChange.target, target == current + 1,
-        hasViewChangeCertificate(for: current)
-      {
-        startViewChange(to: target, into: &actions)
-      }
+    if viewChange.viewChanges[target]!.count == configuration.quorum {
+      // As in PBFT, the timeout for a view starts once a quorum supports it: a
+      // replica that ran ahead alone waits for the others instead of moving on again
+      // just as they arrive and the new leader is about to send its NEW-VIEW.
+      if target == viewChange.target { viewChange.ticksInChange = 0 }
+      learnViewChangeCertificate(for: target, into: &actions)
     }
+    joinIfOthersMovedOn(into: &actions)
     tryToLead(into: &actions)
+  }
+
+  /// f+1 replicas support the next view: at least one correct replica does, so join
+  /// it — from normal operation at once, while changing views only with a
+  /// view-change certificate for the view supported now (§5.2.3). Checked whenever a
+  /// VIEW-CHANGE arrives, since the certificate may complete after the f+1.
+  mutating func joinIfOthersMovedOn(into actions: inout [PillarAction]) {
+    let next = (viewChange.target ?? view) + 1
+    guard (viewChange.viewChanges[next]?.count ?? 0) >= configuration.faultsTolerated + 1 else {
+      return
+    }
+    if let current = viewChange.target, !hasViewChangeCertificate(for: current) { return }
+    startViewChange(to: next, into: &actions)
   }
 
   func hasViewChangeCertificate(for target: View) -> Bool {
