@@ -12,11 +12,24 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // Fixed in OrderingPillar.receiveStatus.
   (20, SimulationOptions(forcedStrategy: .wrongCheckpoint, byzantineAtMaximum: true)),
   // A correct replica more than a window behind its peers' stable checkpoint
-  // rejects their CHECKPOINT proof as outside its window, so it never emits
-  // stateTransferNeeded and stalls silently. Reported as "liveness not checked"
-  // until state transfer lands; then these must converge.
+  // rejected their CHECKPOINT proof as outside its window, so it never asked for
+  // state. Fixed by learning checkpoints beyond the window (one vote per replica).
   (100_035, SimulationOptions()), (100_132, SimulationOptions()),
   (100_296, SimulationOptions()), (100_641, SimulationOptions()),
+  // Liveness: view-change certificates were not provided to peers that lost one of
+  // their messages; replicas moved on to different views. Fixed by resending the
+  // certificate with each VIEW-CHANGE retransmission.
+  (298, SimulationOptions()),
+  // Liveness: a replica that left a view never learned what committed in it (STATUS
+  // answers only covered the sender's view). Fixed in OrderingPillar.receiveStatus.
+  (1001, SimulationOptions(forcedStrategy: .wrongCertificate)),
+  // Liveness: a replica that ran one view ahead alone kept timing out just as the
+  // others arrived. Fixed: the view timeout starts once a quorum supports the view.
+  (20_011, SimulationOptions(forcedStrategy: .silent, byzantineAtMaximum: true)),
+  // Liveness: a state transfer lost with a crash was never asked for again. Fixed:
+  // the pillar repeats stateTransferNeeded while behind.
+  (20_095, SimulationOptions(forcedStrategy: .equivocate, byzantineAtMaximum: true)),
+  (20_076, SimulationOptions(forcedStrategy: .delayProposals, byzantineAtMaximum: true)),
 ]
 
 /// The fixed CI sweep: seeds `sweepStart ..< sweepStart + sweepCount`.
