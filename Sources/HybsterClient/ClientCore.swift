@@ -31,12 +31,12 @@ final class ClientCore {
   private let quorum: Int
   private let retransmitAfter: TimeAmount
   private let giveUpAfter: TimeAmount
-  private var connections: [ReplicaConnection] = []
+  private var connections: [OutboundConnection] = []
   private var lanes: [Lane]
   private var freeLanes: [Int]
   private var waiting: Deque<(operation: [UInt8], completion: Completion)> = []
   private var viewHint: View = 0
-  private var dirty: [ReplicaConnection] = []
+  private var dirty: [OutboundConnection] = []
   private var flushScheduled = false
   private var sweepTask: RepeatedTask?
   private var isShutDown = false
@@ -59,10 +59,10 @@ final class ClientCore {
     let base = UInt64(Date().timeIntervalSince1970 * 1_000_000)
     self.lanes = Array(repeating: Lane(sequence: base, active: nil), count: laneCount)
     self.freeLanes = Array((0..<laneCount).reversed())
-    let box = UnsafeClientTransfer(self)
+    let box = UnsafeTransfer(self)
     self.connections = config.replicas.map { address in
-      ReplicaConnection(
-        replica: address.id, address: address, client: credentials.client, eventLoop: eventLoop
+      OutboundConnection.toReplica(
+        address, client: credentials.client, eventLoop: eventLoop
       ) { box.value.received($0) }
     }
   }
@@ -71,7 +71,7 @@ final class ClientCore {
   /// fails after `timeout`.
   func start(connected promise: EventLoopPromise<Void>, timeout: TimeAmount) {
     connectionsNeeded = quorum
-    let box = UnsafeClientTransfer(self)
+    let box = UnsafeTransfer(self)
     let timer = eventLoop.scheduleTask(in: timeout) {
       guard box.value.connectionsNeeded > 0 else { return }
       box.value.connectionsNeeded = -1
@@ -115,7 +115,7 @@ final class ClientCore {
       frame: frame, retransmitAt: now + retransmitAfter, giveUpAt: now + giveUpAfter, attempts: 0,
       votes: [:], completion: completion)
     let leader = Int(viewHint % UInt64(replicaCount))
-    if connections[leader].channel != nil {
+    if connections[leader].isConnected {
       send(frame, to: connections[leader])
     } else {
       for connection in connections { send(frame, to: connection) }
@@ -169,12 +169,12 @@ final class ClientCore {
     }
   }
 
-  private func send(_ frame: ByteBuffer, to connection: ReplicaConnection) {
+  private func send(_ frame: ByteBuffer, to connection: OutboundConnection) {
     guard connection.write(frame) else { return }
     dirty.append(connection)
     guard !flushScheduled else { return }
     flushScheduled = true
-    let box = UnsafeClientTransfer(self)
+    let box = UnsafeTransfer(self)
     eventLoop.execute {
       let core = box.value
       core.flushScheduled = false

@@ -12,7 +12,7 @@ import Synchronization
 /// without being executed again.
 public final class HybsterClient: Sendable {
   private let eventLoop: any EventLoop
-  private let core: UnsafeClientTransfer<ClientCore>
+  private let core: UnsafeTransfer<ClientCore>
   private let retransmitCount = RetransmitCounter()
   private let connectTimeout: TimeAmount
 
@@ -28,7 +28,7 @@ public final class HybsterClient: Sendable {
     self.eventLoop = eventLoop
     self.connectTimeout = connectTimeout
     let counter = retransmitCount
-    self.core = UnsafeClientTransfer(
+    self.core = UnsafeTransfer(
       ClientCore(
         config: config, credentials: credentials, lanes: lanes, eventLoop: eventLoop,
         giveUpAfter: giveUpAfter, onRetransmit: { counter.value.add(1, ordering: .relaxed) }))

@@ -6,21 +6,29 @@ import HybsterServices
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 /// Starts real replicas (SwiftNIO TCP on 127.0.0.1) in this process and drives them
 /// with the real client library.
 @Suite("Loopback cluster", .serialized)
 struct LoopbackClusterTests {
+  /// Ports handed out in this process: suites run in parallel, and a port the kernel
+  /// gave one suite (then released for its replicas to bind) must not go to another.
+  static let handedOut = Mutex<Set<Int>>([])
+
   static func freePorts(_ count: Int) throws -> [Int] {
     // Bind port 0 to let the kernel choose, then release the ports.
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     defer { try? group.syncShutdownGracefully() }
     var channels: [any Channel] = []
-    for _ in 0..<count {
-      channels.append(try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait())
+    var ports: [Int] = []
+    while ports.count < count {
+      let channel = try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait()
+      channels.append(channel)  // held until all are chosen: no port twice
+      let port = channel.localAddress!.port!
+      if handedOut.withLock({ $0.insert(port).inserted }) { ports.append(port) }
     }
-    let ports = channels.map { $0.localAddress!.port! }
     for channel in channels { try channel.close().wait() }
     return ports
   }

@@ -2,23 +2,12 @@ import HybsterCore
 import HybsterWire
 import Logging
 import NIOCore
-import NIOPosix
 
-/// The outbound connection to one peer replica, reconnecting with backoff. Messages
-/// written while disconnected, or while the socket's send buffer is full, are
-/// dropped: the protocol resends what matters (STATUS, §5.2.2), and a peer that
-/// does not read must not make us buffer without bound.
+/// The outbound connection to one peer replica (an ``OutboundConnection`` that
+/// announces this replica, logs its state and reports writability to bulk senders).
 final class PeerLink {
   let peer: ReplicaID
-  private let address: ClusterConfig.ReplicaAddress
-  private let own: ReplicaID
-  private let eventLoop: any EventLoop
-  private let logger: Logger
-  private var channel: (any Channel)?
-  private var dirty = false
-  private var closed = false
-  private var backoff: TimeAmount = .milliseconds(50)
-  private(set) var dropped = 0
+  private let connection: OutboundConnection
   /// Called on the event loop whenever the connection (re)becomes writable: bulk
   /// senders (state transfer) write their next piece then instead of buffering.
   var onWritable: (() -> Void)?
@@ -28,97 +17,46 @@ final class PeerLink {
     eventLoop: any EventLoop, logger: Logger
   ) {
     self.peer = peer
-    self.address = address
-    self.own = own
-    self.eventLoop = eventLoop
-    self.logger = logger
+    let writable = WritableRelay()
+    connection = OutboundConnection(
+      host: address.host, port: address.peerPort, hello: Hello(role: .replica(own)),
+      eventLoop: eventLoop
+    ) { channel in
+      try channel.pipeline.syncOperations.addHandler(WritabilityHandler { writable.fire() })
+    }
+    let box = UnsafeTransfer(self)
+    writable.target = { box.value.onWritable?() }
+    connection.onConnect = {
+      logger.info("connected to replica \(peer)")
+      box.value.onWritable?()
+    }
+    connection.onClose = { logger.info("connection to replica \(peer) closed") }
   }
 
   /// Starts connecting.
-  func start() { connect() }
+  func start() { connection.start() }
 
-  private func connect() {
-    guard !closed else { return }
-    let box = UnsafeTransfer(self)
-    ClientBootstrap(group: eventLoop)
-      .channelOption(.socketOption(.tcp_nodelay), value: 1)
-      .channelInitializer { channel in
-        channel.eventLoop.makeCompletedFuture {
-          try channel.pipeline.syncOperations.addHandler(
-            WritabilityHandler { box.value.onWritable?() })
-        }
-      }
-      .channelOption(.connectTimeout, value: .seconds(2))
-      .connect(host: address.host, port: address.peerPort)
-      .whenComplete { result in
-        let link = box.value
-        switch result {
-        case .success(let channel):
-          link.connected(channel)
-        case .failure:
-          link.scheduleReconnect()
-        }
-      }
-  }
-
-  private func connected(_ channel: any Channel) {
-    guard !closed else {
-      channel.close(promise: nil)
-      return
-    }
-    self.channel = channel
-    backoff = .milliseconds(50)
-    logger.info("connected to replica \(peer)")
-    var buffer = channel.allocator.buffer(capacity: 16)
-    WireCodec.encode(.hello(Hello(role: .replica(own))), into: &buffer)
-    channel.writeAndFlush(buffer, promise: nil)
-    onWritable?()
-    let box = UnsafeTransfer(self)
-    channel.closeFuture.whenComplete { _ in
-      let link = box.value
-      guard link.channel === channel else { return }
-      link.channel = nil
-      link.logger.info("connection to replica \(link.peer) closed")
-      link.scheduleReconnect()
-    }
-  }
-
-  private func scheduleReconnect() {
-    guard !closed else { return }
-    let delay = backoff
-    backoff = min(backoff * 2, .seconds(1))
-    let box = UnsafeTransfer(self)
-    eventLoop.scheduleTask(in: delay) { box.value.connect() }
-  }
+  /// Frames dropped while the link was down or full.
+  var dropped: Int { connection.dropped }
 
   /// Whether a frame written now would be queued rather than dropped.
-  var isWritable: Bool { channel?.isWritable ?? false }
+  var isWritable: Bool { connection.isWritable }
 
   /// Queues an encoded frame; returns whether the link needs a flush.
-  func write(_ frame: ByteBuffer) -> Bool {
-    guard let channel, channel.isWritable else {
-      dropped += 1
-      return false
-    }
-    channel.write(frame, promise: nil)
-    if dirty { return false }
-    dirty = true
-    return true
-  }
+  func write(_ frame: ByteBuffer) -> Bool { connection.write(frame) }
 
   /// Flushes queued frames.
-  func flush() {
-    guard dirty else { return }
-    dirty = false
-    channel?.flush()
-  }
+  func flush() { connection.flush() }
 
   /// Closes the link for good.
-  func close() {
-    closed = true
-    channel?.close(promise: nil)
-    channel = nil
-  }
+  func close() { connection.close() }
+}
+
+/// Forwards writability events from the channel (built before the link exists) to
+/// the link, on the link's loop.
+private final class WritableRelay: @unchecked Sendable {
+  var target: (() -> Void)?
+  func fire() { target?() }
 }
 
 /// Reports when an outbound peer connection becomes writable again.

@@ -28,8 +28,8 @@ final class TurnBatcher {
 }
 
 /// Moves a value that is confined to one event loop through a `@Sendable` closure
-/// that runs on that same loop.
-struct UnsafeTransfer<Value>: @unchecked Sendable {
-  let value: Value
-  init(_ value: Value) { self.value = value }
+/// that runs on that same loop (shared with the client library).
+package struct UnsafeTransfer<Value>: @unchecked Sendable {
+  package let value: Value
+  package init(_ value: Value) { self.value = value }
 }
