@@ -32,6 +32,10 @@ public enum ByzantineStrategy: String, Sendable, Hashable, CaseIterable, Compara
   case wrongCheckpoint
   /// Floods every replica and client with valid-looking junk.
   case flood
+  /// In view changes: VIEW-CHANGEs that omit PREPAREs, lie about `fromView` or hide
+  /// their checkpoint; NEW-VIEWs (as new leader) that drop a re-proposal, shrink the
+  /// certificate or drop acknowledgments; NEW-VIEW-ACKs for the wrong view (§5.2.3).
+  case corruptViewChange
 
   /// Whether the strategy is aimed at the leader's role (a forced strategy of this
   /// kind makes the leader Byzantine).
@@ -152,7 +156,7 @@ struct ByzantineBehaviour: Sendable {
     var out: [Outgoing] = []
     for item in wanted where admit(item.message) {
       switch item.message {
-      case .prepare, .commit, .checkpoint:
+      case .prepare, .commit, .checkpoint, .viewChange:
         history.append(item)
         if history.count > 64 { history.removeFirst() }
       default: break
@@ -218,6 +222,33 @@ struct ByzantineBehaviour: Sendable {
       }
     case .flood:
       out.append(item)
+    case .corruptViewChange:
+      item.message = corruptViewChange(item.message)
+      out.append(item)
+    }
+  }
+
+  private mutating func corruptViewChange(_ message: ProtocolMessage) -> ProtocolMessage {
+    switch message {
+    case .viewChange(var viewChange):
+      switch random.int(0...2) {
+      case 0 where !viewChange.prepares.isEmpty: viewChange.prepares.removeLast()
+      case 1: viewChange.fromView = viewChange.fromView == 0 ? 1 : viewChange.fromView - 1
+      default: viewChange.checkpoint = nil
+      }
+      return .viewChange(viewChange)
+    case .newView(var newView):
+      switch random.int(0...2) {
+      case 0 where !newView.prepares.isEmpty: newView.prepares.removeLast()
+      case 1 where newView.viewChanges.count > 1: newView.viewChanges.removeFirst()
+      default: newView.acknowledgments = []
+      }
+      return .newView(newView)
+    case .newViewAck(var ack):
+      ack.view += 1
+      return .newViewAck(ack)
+    default:
+      return message
     }
   }
 
