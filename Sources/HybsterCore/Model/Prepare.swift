@@ -26,11 +26,7 @@ public struct Prepare: Hashable, Sendable {
   /// What the leader's TrInX certifies for a PREPARE.
   public static func certifiedDigest(view: View, order: OrderNumber, batchDigest: Digest) -> Digest
   {
-    var builder = DigestBuilder(tag: DigestTag.prepare.rawValue)
-    builder.append(view)
-    builder.append(order)
-    builder.append(batchDigest)
-    return builder.finalize()
+    orderMessageDigest(.prepare, view: view, order: order, batchDigest: batchDigest)
   }
 }
 
@@ -64,10 +60,17 @@ public struct Commit: Hashable, Sendable {
   /// What a follower's TrInX certifies for a COMMIT.
   public static func certifiedDigest(view: View, order: OrderNumber, batchDigest: Digest) -> Digest
   {
-    var builder = DigestBuilder(tag: DigestTag.commit.rawValue)
-    builder.append(view)
-    builder.append(order)
-    builder.append(batchDigest)
-    return builder.finalize()
+    orderMessageDigest(.commit, view: view, order: order, batchDigest: batchDigest)
   }
+}
+
+/// The digest an order message certifies: its type tag, (v, o) and the batch digest.
+func orderMessageDigest(
+  _ tag: DigestTag, view: View, order: OrderNumber, batchDigest: Digest
+) -> Digest {
+  var builder = DigestBuilder(tag: tag.rawValue)
+  builder.append(view)
+  builder.append(order)
+  builder.append(batchDigest)
+  return builder.finalize()
 }

@@ -67,16 +67,12 @@ extension OrderingPillar {
   ) -> Bool {
     let order = nextProposal
     let batchDigest = Batch.digest(ofRequestDigests: requestDigests)
-    let certified = Prepare.certifiedDigest(view: view, order: order, batchDigest: batchDigest)
-    let certificate: Certificate
-    do {
-      certificate = try trinx.certifyIndependent(
-        counter: CounterLayout.ordering,
-        newValue: CounterLayout.flattened(view: view, order: order), message: certified)
-    } catch {
-      actions.append(.rejected(.trinxRefused("\(error)")))
-      return false
-    }
+    guard
+      let certificate = certifyOrderMessage(
+        view: view, order: order,
+        digest: Prepare.certifiedDigest(view: view, order: order, batchDigest: batchDigest),
+        into: &actions)
+    else { return false }
     let prepare = Prepare(view: view, order: order, batch: batch, certificate: certificate)
     slots[order] = Slot(prepare: prepare, batchDigest: batchDigest, requestDigests: requestDigests)
     nextProposal = order + 1

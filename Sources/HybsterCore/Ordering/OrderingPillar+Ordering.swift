@@ -94,16 +94,12 @@ extension OrderingPillar {
         order += 1
         continue
       }
-      let certified = Commit.certifiedDigest(view: view, order: order, batchDigest: batchDigest)
-      let certificate: Certificate
-      do {
-        certificate = try trinx.certifyIndependent(
-          counter: CounterLayout.ordering,
-          newValue: CounterLayout.flattened(view: view, order: order), message: certified)
-      } catch {
-        actions.append(.rejected(.trinxRefused("\(error)")))
-        return
-      }
+      guard
+        let certificate = certifyOrderMessage(
+          view: view, order: order,
+          digest: Commit.certifiedDigest(view: view, order: order, batchDigest: batchDigest),
+          into: &actions)
+      else { return }
       let commit = Commit(
         view: view, order: order, batchDigest: batchDigest, replica: replica,
         certificate: certificate)
@@ -151,6 +147,21 @@ extension OrderingPillar {
     }
     slots[commit.order, default: Slot()].commits[commit.replica] = commit
     deliverCommitted(into: &actions)
+  }
+
+  /// τ(self, 𝔒, [v|o], –) over `digest`: the certificate of this replica's one order
+  /// message (PREPARE or COMMIT) for (v, o). `nil`, with a rejection, if TrInX refuses.
+  mutating func certifyOrderMessage(
+    view: View, order: OrderNumber, digest: Digest, into actions: inout [PillarAction]
+  ) -> Certificate? {
+    do {
+      return try trinx.certifyIndependent(
+        counter: CounterLayout.ordering,
+        newValue: CounterLayout.flattened(view: view, order: order), message: digest)
+    } catch {
+      actions.append(.rejected(.trinxRefused("\(error)")))
+      return nil
+    }
   }
 
   /// Whether `certificate` is τ(issuer, 𝔒, [v|o], –) by `issuer`'s TrInX over `certified`.

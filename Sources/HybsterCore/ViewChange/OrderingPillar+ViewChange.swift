@@ -227,16 +227,13 @@ extension OrderingPillar {
     }
     var prepares: [Prepare] = []
     for (order, batch) in plan.assignments {
-      let certified = Prepare.certifiedDigest(view: target, order: order, batchDigest: batch.digest)
-      do {
-        let certificate = try trinx.certifyIndependent(
-          counter: CounterLayout.ordering,
-          newValue: CounterLayout.flattened(view: target, order: order), message: certified)
-        prepares.append(Prepare(view: target, order: order, batch: batch, certificate: certificate))
-      } catch {
-        actions.append(.rejected(.trinxRefused("\(error)")))
-        return
-      }
+      guard
+        let certificate = certifyOrderMessage(
+          view: target, order: order,
+          digest: Prepare.certifiedDigest(view: target, order: order, batchDigest: batch.digest),
+          into: &actions)
+      else { return }
+      prepares.append(Prepare(view: target, order: order, batch: batch, certificate: certificate))
     }
     let newView = NewView(
       view: target, viewChanges: viewChanges, acknowledgments: acknowledgments,
