@@ -30,6 +30,15 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // the pillar repeats stateTransferNeeded while behind.
   (20_095, SimulationOptions(forcedStrategy: .equivocate, byzantineAtMaximum: true)),
   (20_076, SimulationOptions(forcedStrategy: .delayProposals, byzantineAtMaximum: true)),
+  // Liveness: a VIEW-CHANGE of a replica that accepted a later view without sending
+  // anything in it was rejected (it no longer held the old view's PREPAREs).
+  (3_000_228, SimulationOptions(forcedStrategy: .skipOrders, byzantineAtMaximum: true)),
+  // Liveness: a faulty replica's vote for a later checkpoint hid its relayed vote for
+  // the one the correct replicas agreed on (one vote per replica beyond the window).
+  (1_042_644, SimulationOptions()),
+  // Liveness: VIEW-CHANGEs carried PREPAREs of the target view (kept for delivery) and
+  // so were invalid; a later view's PREPARE displaced one the replica had COMMITted.
+  (1_023_013, SimulationOptions()),
 ]
 
 /// The fixed CI sweep: seeds `sweepStart ..< sweepStart + sweepCount`.

@@ -18,18 +18,28 @@ struct CheckpointTracker: Sendable {
       proof: matching.sorted { $0.replica < $1.replica })
   }
 
-  /// Each replica's highest vote beyond the window (at most one per replica).
-  private(set) var beyondWindow: [ReplicaID: CheckpointMessage] = [:]
+  /// Each replica's highest votes beyond the window (at most
+  /// ``beyondWindowVotesPerReplica`` per replica).
+  private(set) var beyondWindow: [ReplicaID: [CheckpointMessage]] = [:]
+
+  /// How many votes beyond the window are kept per replica: more than one, so that a
+  /// faulty replica's vote for a later checkpoint does not hide its (relayed) vote
+  /// for the one the correct replicas agree on.
+  static let beyondWindowVotesPerReplica = 4
 
   /// Records a verified vote for a checkpoint beyond the window, keeping only each
-  /// replica's highest, and returns the checkpoint f+1 of them agree on, if any.
+  /// replica's highest few, and returns the checkpoint f+1 of them agree on, if any.
   mutating func recordBeyondWindow(_ message: CheckpointMessage, quorum: Int)
     -> StableCheckpoint?
   {
-    if let kept = beyondWindow[message.replica], kept.order >= message.order { return nil }
-    beyondWindow[message.replica] = message
-    let matching = beyondWindow.values.filter {
-      $0.order == message.order && $0.stateDigest == message.stateDigest
+    var kept = beyondWindow[message.replica] ?? []
+    if kept.contains(where: { $0.order == message.order }) { return nil }
+    kept.append(message)
+    kept.sort { $0.order > $1.order }
+    if kept.count > Self.beyondWindowVotesPerReplica { kept.removeLast() }
+    beyondWindow[message.replica] = kept
+    let matching = beyondWindow.values.compactMap { votes in
+      votes.first { $0.order == message.order && $0.stateDigest == message.stateDigest }
     }
     guard matching.count >= quorum else { return nil }
     return StableCheckpoint(
@@ -41,7 +51,7 @@ struct CheckpointTracker: Sendable {
   mutating func stabilize(_ checkpoint: StableCheckpoint) {
     stable = checkpoint
     votes = votes.filter { $0.key > checkpoint.order }
-    beyondWindow = beyondWindow.filter { $0.value.order > checkpoint.order }
+    beyondWindow = beyondWindow.mapValues { $0.filter { $0.order > checkpoint.order } }
   }
 
   /// The number of checkpoint order numbers with votes (bounded by W/K).

@@ -28,8 +28,8 @@ extension OrderingPillar {
         }
         return
       }
-      // Our own view's PREPARE is never displaced while we take part in it.
-      if existing.view > prepare.view || (existing.view == view && !isChangingView) { return }
+      // Our own view's PREPARE is never displaced: our VIEW-CHANGE must reveal it.
+      if existing.view > prepare.view || existing.view == view { return }
     }
     guard !(isLeader && prepare.view == view) else { return }
     guard prepare.batch.requests.count <= configuration.maxBatchSize else {

@@ -78,14 +78,16 @@ extension OrderingPillar {
   /// leader of `target` with a certified VIEW-CHANGE.
   mutating func startViewChange(to target: View, into actions: inout [PillarAction]) {
     guard target > view, target > (viewChange.target ?? 0) else { return }
-    var known = viewChange.learned
+    var known = viewChange.learned.filter { $0.value.view < target }
     for (order, slot) in slots {
-      guard let prepare = slot.prepare else { continue }
+      guard let prepare = slot.prepare, prepare.view < target else { continue }
       if let other = known[order], other.view >= prepare.view { continue }
       known[order] = prepare
     }
+    // PREPAREs of views below the target only (a later view's, kept for delivery,
+    // belongs to that view's own view change).
     let prepares = known.values
-      .filter { $0.order > lowWaterMark && $0.order <= highWaterMark }
+      .filter { $0.order > lowWaterMark && $0.order <= highWaterMark && $0.view < target }
       .sorted { $0.order < $1.order }
     let digest = ViewChange.certifiedDigest(
       replica: replica, fromView: viewChange.acceptedView, toView: target,

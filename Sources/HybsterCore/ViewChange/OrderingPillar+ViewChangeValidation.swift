@@ -29,9 +29,10 @@ extension OrderingPillar {
   /// Whether `viewChange` is valid (§5.2.3):
   /// - its continuing certificate moves the sender's ordering counter from its
   ///   previous value [v|o_act] to [v_to|0];
-  /// - if the sender sent order messages in view v (o_act > 0), it accepted v and
-  ///   includes a PREPARE of view v for every order number from its checkpoint up to
-  ///   o_act, and o_act lies within that checkpoint's window;
+  /// - if the sender sent order messages in view v (o_act > 0), it accepted v (or a
+  ///   later view), o_act lies within its checkpoint's window and, unless it accepted
+  ///   a later view, it includes a PREPARE of view v for every order number from its
+  ///   checkpoint up to o_act;
   /// - its checkpoint is proven by f+1 CHECKPOINTs;
   /// - its PREPAREs are valid, of earlier views, in strictly increasing order, inside
   ///   its checkpoint's window.
@@ -46,7 +47,9 @@ extension OrderingPillar {
     else { return false }
     let low = viewChange.checkpointOrder
     if previous.low > 0 {
-      guard viewChange.fromView == previous.high, previous.low <= low + configuration.windowSize
+      // It sent order messages in view previous.high, which it must have accepted;
+      // it may have accepted a later view since without sending anything in it.
+      guard viewChange.fromView >= previous.high, previous.low <= low + configuration.windowSize
       else { return false }
     } else {
       guard viewChange.fromView <= previous.high else { return false }
@@ -63,7 +66,12 @@ extension OrderingPillar {
       lastOrder = prepare.order
       if prepare.view == previous.high { covered.insert(prepare.order) }
     }
-    if previous.low > low {
+    // If it still is in the view of its last order message, it must reveal every
+    // PREPARE of that view up to it. If it accepted a later view since, that view's
+    // NEW-VIEW already carried all that may have committed before, and its PREPAREs
+    // supersede the older ones (a false claim of a later view is caught by the
+    // new-view certificate rule: f+1 must vouch for that view).
+    if viewChange.fromView == previous.high, previous.low > low {
       for order in (low + 1)...previous.low where !covered.contains(order) { return false }
     }
     return trinx.verify(certificate, message: viewChange.certifiedDigest)
