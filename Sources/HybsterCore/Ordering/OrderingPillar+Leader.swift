@@ -38,6 +38,9 @@ extension OrderingPillar {
   /// undelivered, or when the batch timer fires (`force`).
   mutating func propose(force: Bool, into actions: inout [PillarAction]) {
     guard isLeader, !isChangingView else { return }
+    // A leader that fell behind a later view delivers that view's committed
+    // instances: it never proposes an order number it already delivered.
+    nextProposal = max(nextProposal, nextDelivery)
     while !pending.isEmpty, nextProposal <= highWaterMark {
       let full = pending.count >= configuration.maxBatchSize
       let inFlight = nextProposal - nextDelivery
