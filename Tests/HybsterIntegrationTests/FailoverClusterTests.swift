@@ -32,7 +32,7 @@ struct FailoverClusterTests {
       let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
       let client = HybsterClient(
         config: config, credentials: try keys.clients.credentials(for: 11), lanes: 2,
-        eventLoopGroup: loop, giveUpAfter: .seconds(20))
+        eventLoopGroup: loop, giveUpAfter: .seconds(20), connectTimeout: .seconds(60))
       try await client.connect()
       func put(_ i: Int) async throws -> KeyValueResult {
         try KeyValueResult.decode(

@@ -41,7 +41,7 @@ struct StateTransferClusterTests {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let client = HybsterClient(
       config: config, credentials: try keys.clients.credentials(for: 11), lanes: 1,
-      eventLoopGroup: group)
+      eventLoopGroup: group, connectTimeout: .seconds(60))
     try await client.connect()
     func run(_ op: KeyValueOperation) async throws -> KeyValueResult {
       try KeyValueResult.decode(try await client.submit(op.encode()))
