@@ -6,8 +6,8 @@ extension OrderingPillar {
     _ prepare: Prepare, from sender: ReplicaID, into actions: inout [PillarAction]
   ) {
     // PREPAREs of earlier views are stale. PREPAREs of later views (a view change
-    // this replica missed or left) are kept for delivery only: with f+1 matching
-    // votes of that view the instance is committed, whatever view we are in.
+    // this replica missed or left) are kept apart, for delivery only: with f+1
+    // matching votes of that view the instance is committed, whatever view we are in.
     guard prepare.view >= view else {
       actions.append(.rejected(.wrongView(message: "PREPARE", view: prepare.view, current: view)))
       return
@@ -20,18 +20,19 @@ extension OrderingPillar {
             message: "PREPARE", order: prepare.order, low: lowWaterMark, high: highWaterMark)))
       return
     }
-    if let existing = slots[prepare.order]?.prepare {
-      if existing.view == prepare.view {
-        // One valid PREPARE per (v, o) exists; anything else is forged.
-        if existing.certificate != prepare.certificate {
-          actions.append(.rejected(.conflictingPrepare(order: prepare.order)))
-        }
-        return
+    let known = [slots[prepare.order]?.prepare, slots[prepare.order]?.laterPrepare?.prepare]
+    if let existing = known.compactMap({ $0 }).first(where: { $0.view == prepare.view }) {
+      // One valid PREPARE per (v, o) exists; anything else is forged.
+      if existing.certificate != prepare.certificate {
+        actions.append(.rejected(.conflictingPrepare(order: prepare.order)))
       }
-      // Our own view's PREPARE is never displaced: our VIEW-CHANGE must reveal it.
-      if existing.view > prepare.view || existing.view == view { return }
+      return
     }
-    guard !(isLeader && prepare.view == view) else { return }
+    let later = prepare.view > view
+    if later, let kept = slots[prepare.order]?.laterPrepare, kept.prepare.view > prepare.view {
+      return
+    }
+    guard !(isLeader && !later) else { return }
     guard prepare.batch.requests.count <= configuration.maxBatchSize else {
       actions.append(.rejected(.batchTooLarge(count: prepare.batch.requests.count)))
       return
@@ -71,10 +72,14 @@ extension OrderingPillar {
     }
     if slots[prepare.order]?.delivered == true { return }
     var slot = slots[prepare.order] ?? Slot()
-    slot.abstain = abstain
-    slot.prepare = prepare
-    slot.batchDigest = batchDigest
-    slot.requestDigests = requestDigests
+    if later {
+      slot.laterPrepare = (prepare, batchDigest)
+    } else {
+      slot.abstain = abstain
+      slot.prepare = prepare
+      slot.batchDigest = batchDigest
+      slot.requestDigests = requestDigests
+    }
     slots[prepare.order] = slot
     acknowledge(into: &actions)
     deliverCommitted(into: &actions)
@@ -180,7 +185,7 @@ extension OrderingPillar {
   mutating func deliverCommitted(into actions: inout [PillarAction]) {
     var delivered = false
     while nextDelivery > lowWaterMark, let slot = slots[nextDelivery], !slot.delivered,
-      let prepare = slot.prepare, slot.matchingVotes >= voteQuorum
+      let prepare = slot.committed(quorum: voteQuorum)
     {
       slots[nextDelivery]!.delivered = true
       for request in prepare.batch.requests {
