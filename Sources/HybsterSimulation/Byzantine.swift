@@ -34,7 +34,8 @@ public enum ByzantineStrategy: String, Sendable, Hashable, CaseIterable, Compara
   case flood
   /// In view changes: VIEW-CHANGEs that omit PREPAREs, lie about `fromView` or hide
   /// their checkpoint; NEW-VIEWs (as new leader) that drop a re-proposal, shrink the
-  /// certificate or drop acknowledgments; NEW-VIEW-ACKs for the wrong view (§5.2.3).
+  /// certificate or drop acknowledgments; NEW-VIEW-ACKs for the wrong view; validly
+  /// certified PREPAREs of a future view it would lead, assigning no-ops (§5.2.3).
   case corruptViewChange
 
   /// Whether the strategy is aimed at the leader's role (a forced strategy of this
@@ -223,9 +224,36 @@ struct ByzantineBehaviour: Sendable {
     case .flood:
       out.append(item)
     case .corruptViewChange:
+      if case .viewChange(let viewChange) = item.message, item.to == others.first,
+        random.chance(0.5)
+      {
+        sendFutureViewPrepare(after: viewChange.toView, pillar: pillar, into: &out)
+      }
       item.message = corruptViewChange(item.message)
       out.append(item)
     }
+  }
+
+  /// As the leader of a view nobody established, a validly certified PREPARE of that
+  /// view that assigns a no-op to an order number of the window: correct replicas
+  /// must neither execute it nor let it displace what may have committed (§5.2.3).
+  private mutating func sendFutureViewPrepare(
+    after view: View, pillar: OrderingPillar, into out: inout [Outgoing]
+  ) {
+    let n = UInt64(configuration.replicaCount)
+    var future = view + 1
+    while configuration.leader(of: future) != replica { future += 1 }
+    future += n * UInt64(random.int(0...1))
+    let order = pillar.lowWaterMark + 1 + UInt64(random.int(0...3))
+    guard order <= pillar.highWaterMark else { return }
+    let batch = Batch.empty
+    let digest = Prepare.certifiedDigest(view: future, order: order, batchDigest: batch.digest)
+    guard
+      let certificate = certifyOrdering(
+        CounterValue(high: future, low: order), over: digest)
+    else { return }
+    let prepare = Prepare(view: future, order: order, batch: batch, certificate: certificate)
+    for to in others { out.append(Outgoing(message: .prepare(prepare), to: to)) }
   }
 
   private mutating func corruptViewChange(_ message: ProtocolMessage) -> ProtocolMessage {
