@@ -39,6 +39,9 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // Liveness: VIEW-CHANGEs carried PREPAREs of the target view (kept for delivery) and
   // so were invalid; a later view's PREPARE displaced one the replica had COMMITted.
   (1_023_013, SimulationOptions()),
+  // Liveness: a faulty replica's certified PREPARE of a future view it would lead
+  // pushed out the later view's PREPARE a lagging replica needed to deliver.
+  (7_028_738, SimulationOptions()),
 ]
 
 /// The fixed CI sweep: seeds `sweepStart ..< sweepStart + sweepCount`.

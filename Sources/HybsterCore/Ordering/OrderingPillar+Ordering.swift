@@ -20,8 +20,10 @@ extension OrderingPillar {
             message: "PREPARE", order: prepare.order, low: lowWaterMark, high: highWaterMark)))
       return
     }
-    let known = [slots[prepare.order]?.prepare, slots[prepare.order]?.laterPrepare?.prepare]
-    if let existing = known.compactMap({ $0 }).first(where: { $0.view == prepare.view }) {
+    let known =
+      [slots[prepare.order]?.prepare].compactMap { $0 }
+      + (slots[prepare.order]?.laterPrepares.map(\.prepare) ?? [])
+    if let existing = known.first(where: { $0.view == prepare.view }) {
       // One valid PREPARE per (v, o) exists; anything else is forged.
       if existing.certificate != prepare.certificate {
         actions.append(.rejected(.conflictingPrepare(order: prepare.order)))
@@ -29,9 +31,6 @@ extension OrderingPillar {
       return
     }
     let later = prepare.view > view
-    if later, let kept = slots[prepare.order]?.laterPrepare, kept.prepare.view > prepare.view {
-      return
-    }
     guard !(isLeader && !later) else { return }
     guard prepare.batch.requests.count <= configuration.maxBatchSize else {
       actions.append(.rejected(.batchTooLarge(count: prepare.batch.requests.count)))
@@ -73,7 +72,7 @@ extension OrderingPillar {
     if slots[prepare.order]?.delivered == true { return }
     var slot = slots[prepare.order] ?? Slot()
     if later {
-      slot.laterPrepare = (prepare, batchDigest)
+      slot.keepLater(prepare, digest: batchDigest)
     } else {
       slot.abstain = abstain
       slot.prepare = prepare

@@ -67,9 +67,7 @@ extension OrderingPillar {
     for order in first...last {
       guard let slot = slots[order] else { continue }
       if let prepare = slot.prepare { actions.append(.send(.prepare(prepare), to: sender)) }
-      if let later = slot.laterPrepare {
-        actions.append(.send(.prepare(later.prepare), to: sender))
-      }
+      for later in slot.laterPrepares { actions.append(.send(.prepare(later.prepare), to: sender)) }
       for follower in slot.commits.keys.sorted() where follower != sender {
         actions.append(.send(.commit(slot.commits[follower]!), to: sender))
       }

@@ -13,12 +13,33 @@ struct Slot: Sendable {
   /// Whether the batch was handed to execution.
   var delivered = false
 
-  /// A valid PREPARE of a view later than the replica's own (one it missed or left),
-  /// with its batch digest: kept for delivery only. It is never COMMITted and never
-  /// put in a VIEW-CHANGE: such a view may never have been established, and a
+  /// Valid PREPAREs of views later than the replica's own (ones it missed or left),
+  /// with their batch digests: kept for delivery only. They are never COMMITted and
+  /// never put in a VIEW-CHANGE: such a view may never have been established, and a
   /// faulty leader of it could certify anything (§5.2.3 only propagates PREPAREs of
-  /// accepted views and of view-change certificates).
-  var laterPrepare: (prepare: Prepare, batchDigest: Digest)?
+  /// accepted views and of view-change certificates). At most
+  /// ``laterPrepareLimit``; see ``keepLater(_:digest:)``.
+  var laterPrepares: [(prepare: Prepare, batchDigest: Digest)] = []
+
+  /// How many later views' PREPAREs a slot keeps.
+  static let laterPrepareLimit = 3
+
+  /// Keeps a later view's PREPARE. When full, the one with the fewest matching votes
+  /// goes, on a tie the one of the highest view: a faulty replica can certify
+  /// PREPAREs only for views above its counter, which gather no votes, so it cannot
+  /// push out the PREPARE that is committing.
+  mutating func keepLater(_ prepare: Prepare, digest: Digest) {
+    laterPrepares.append((prepare, digest))
+    guard laterPrepares.count > Self.laterPrepareLimit else { return }
+    let weakest = laterPrepares.indices.min { a, b in
+      let (va, vb) = (
+        votes(for: laterPrepares[a].prepare, digest: laterPrepares[a].batchDigest),
+        votes(for: laterPrepares[b].prepare, digest: laterPrepares[b].batchDigest)
+      )
+      return va != vb ? va < vb : laterPrepares[a].prepare.view > laterPrepares[b].prepare.view
+    }!
+    laterPrepares.remove(at: weakest)
+  }
 
   /// The number of matching votes for `prepare` (with digest `digest`): the PREPARE
   /// plus COMMITs of its view for its digest (a committed certificate never mixes
@@ -36,9 +57,7 @@ struct Slot: Sendable {
     if let prepare, let batchDigest, votes(for: prepare, digest: batchDigest) >= quorum {
       return prepare
     }
-    if let later = laterPrepare, votes(for: later.prepare, digest: later.batchDigest) >= quorum {
-      return later.prepare
-    }
-    return nil
+    return laterPrepares.first { votes(for: $0.prepare, digest: $0.batchDigest) >= quorum }?
+      .prepare
   }
 }
