@@ -14,10 +14,9 @@ enum EventKind: Sendable {
   case batchTimeout(ReplicaID, incarnation: UInt32)
   /// The execution stage hands a checkpoint digest back to ordering.
   case checkpointTaken(ReplicaID, order: OrderNumber, digest: Digest, incarnation: UInt32)
-  /// A replica behind a stable checkpoint fetches it from a peer that vouched for it
-  /// (state transfer, §5.2.2), after the simulated transfer time.
-  case stateTransfer(
-    ReplicaID, order: OrderNumber, digest: Digest, from: [ReplicaID], incarnation: UInt32)
+  /// A replica behind its stable checkpoint fetches it from a peer that vouched for
+  /// it (state transfer, §5.2.2), after the simulated transfer time.
+  case stateTransfer(ReplicaID, incarnation: UInt32)
   /// A client lane's retransmission timer.
   case clientRetransmit(client: Int, lane: Int, sequence: UInt64)
   /// A client lane's think time is over: it submits its next operation.

@@ -246,22 +246,24 @@ final class SimulationRun {
       guard !replicas[r].crashed, replicas[r].incarnation == incarnation else { return }
       trace.record(now, .batchTimeout(replica))
       input(r, .batchTimeout)
-    case .stateTransfer(let replica, let order, let digest, let from, let incarnation):
+    case .stateTransfer(let replica, let incarnation):
       let r = Int(replica)
+      // The replica may have learned a later stable checkpoint meanwhile: fetch the
+      // one it needs now (its peers keep a few stable snapshots).
       guard !replicas[r].crashed, replicas[r].incarnation == incarnation,
-        replicas[r].pillar.lowWaterMark == order, replicas[r].pillar.nextDelivery <= order
+        let stable = replicas[r].pillar.stableCheckpoint,
+        replicas[r].pillar.nextDelivery <= stable.order
       else { return }
+      let (order, digest) = (stable.order, stable.stateDigest)
       // The state is checked against the f+1-certified digest before it is installed;
       // a peer without it (or with another) is skipped and the transfer retried.
-      let source = from.first { peer in
+      let source = stable.proof.map(\.replica).first { peer in
         let p = Int(peer)
         return !replicas[p].crashed && replicas[p].execution.snapshots[order]?.digest == digest
       }
       guard let source, let snapshot = replicas[Int(source)].execution.snapshots[order] else {
         queue.schedule(
-          .stateTransfer(
-            replica, order: order, digest: digest, from: from, incarnation: incarnation),
-          at: now + 20 * p.tickPeriod)
+          .stateTransfer(replica, incarnation: incarnation), at: now + 20 * p.tickPeriod)
         return
       }
       try? replicas[r].execution.install(snapshot)
@@ -338,13 +340,12 @@ final class SimulationRun {
         trace.record(now, .stable(replica, order))
         replicas[r].execution.checkpointStable(at: order)
         if correct { fail(checker.stable(replica: replica, order: order, digest: digest)) }
-      case .stateTransferNeeded(let order, let digest, let from):
+      case .stateTransferNeeded(let order, _, _):
         trace.record(now, .stateTransferNeeded(replica, order))
         replicas[r].neededStateTransfer = true
         queue.schedule(
-          .stateTransfer(
-            replica, order: order, digest: digest, from: from,
-            incarnation: replicas[r].incarnation), at: now + 5 * p.tickPeriod)
+          .stateTransfer(replica, incarnation: replicas[r].incarnation),
+          at: now + 5 * p.tickPeriod)
       case .armBatchTimer:
         queue.schedule(
           .batchTimeout(replica, incarnation: replicas[r].incarnation), at: now + p.batchTimeout)
@@ -446,7 +447,9 @@ final class SimulationRun {
         .boundedBuffers,
         "replica \(r) queues \(pillar.pendingCount) requests, bound \(pillar.maxPendingRequests)")
     }
-    let snapshotBound = Int(c.windowSize / c.checkpointInterval) + 1
+    let snapshotBound =
+      Int(c.windowSize / c.checkpointInterval) + 1
+      + Int(ExecutionStage<KeyValueStore>.stableSnapshotsKept)
     if replicas[r].execution.snapshots.count > snapshotBound {
       fail(
         .boundedBuffers,

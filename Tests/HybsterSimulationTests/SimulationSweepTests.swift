@@ -42,6 +42,13 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // Liveness: a faulty replica's certified PREPARE of a future view it would lead
   // pushed out the later view's PREPARE a lagging replica needed to deliver.
   (7_028_738, SimulationOptions()),
+  // Liveness: a faulty replica's CHECKPOINT votes for different digests hid the right
+  // one relayed in a stable proof (one vote per replica was kept).
+  (9_025_865, SimulationOptions()),
+  // Liveness: a leader that keeps ordering but never a client's request (censorship)
+  // was never suspected; lagging replicas chased a moving checkpoint whose snapshot
+  // their peers had already discarded.
+  (9_016_897, SimulationOptions()), (9_018_349, SimulationOptions()),
 ]
 
 /// The fixed CI sweep: seeds `sweepStart ..< sweepStart + sweepCount`.

@@ -1,17 +1,37 @@
 /// Collects CHECKPOINT votes until f+1 match (§5.2.2). Holds votes only for
-/// checkpoint order numbers inside the window, at most n per order number.
+/// checkpoint order numbers inside the window, at most
+/// ``digestsPerReplica`` per replica and order number.
+///
+/// Trusted MACs do not make CHECKPOINTs unique: a faulty replica can vote for
+/// different digests towards different replicas. Keeping only its first vote would
+/// let a wrong one hide the right one that a peer relays in its stable proof; f+1
+/// matching votes still include a correct replica, so counting every digest a
+/// replica voted for is safe.
 struct CheckpointTracker: Sendable {
-  /// Votes per checkpoint order number, by replica.
-  private(set) var votes: [OrderNumber: [ReplicaID: CheckpointMessage]] = [:]
+  /// Votes per checkpoint order number, by replica (a few digests each).
+  private(set) var votes: [OrderNumber: [ReplicaID: [CheckpointMessage]]] = [:]
   /// The last stable checkpoint and its quorum certificate.
   private(set) var stable: StableCheckpoint?
+
+  /// How many different digests one replica may vote for at one order number.
+  static let digestsPerReplica = 3
+
+  /// `replica`'s vote at `order`, the first one it sent.
+  func vote(of replica: ReplicaID, at order: OrderNumber) -> CheckpointMessage? {
+    votes[order]?[replica]?.first
+  }
 
   /// Records `message` (already verified) and returns the checkpoint it makes
   /// stable, if any.
   mutating func record(_ message: CheckpointMessage, quorum: Int) -> StableCheckpoint? {
-    if votes[message.order]?[message.replica] != nil { return nil }
-    votes[message.order, default: [:]][message.replica] = message
-    let matching = votes[message.order]!.values.filter { $0.stateDigest == message.stateDigest }
+    let cast = votes[message.order]?[message.replica] ?? []
+    guard cast.count < Self.digestsPerReplica,
+      !cast.contains(where: { $0.stateDigest == message.stateDigest })
+    else { return nil }
+    votes[message.order, default: [:]][message.replica, default: []].append(message)
+    let matching = votes[message.order]!.values.compactMap { cast in
+      cast.first { $0.stateDigest == message.stateDigest }
+    }
     guard matching.count >= quorum else { return nil }
     return StableCheckpoint(
       order: message.order, stateDigest: message.stateDigest,

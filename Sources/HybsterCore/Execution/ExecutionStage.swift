@@ -64,10 +64,17 @@ public struct ExecutionStage<Service: ReplicatedService>: Sendable {
     return (reply(to: request, result: last.result, view: view), true)
   }
 
-  /// The checkpoint at `order` is stable: discard older snapshots (§5.2.2).
+  /// The checkpoint at `order` is stable: discard older snapshots (§5.2.2), except
+  /// the last few stable ones: a replica that asked for one of those by state
+  /// transfer while the group moved on can still be served.
   public mutating func checkpointStable(at order: OrderNumber) {
-    snapshots = snapshots.filter { $0.key >= order }
+    let keep = Self.stableSnapshotsKept * checkpointInterval
+    let oldest = order > keep ? order - keep : 0
+    snapshots = snapshots.filter { $0.key >= oldest }
   }
+
+  /// How many stable snapshots before the newest one stay available.
+  public static var stableSnapshotsKept: UInt64 { 2 }
 
   /// Installs a checkpoint fetched by state transfer (§5.2.2).
   public mutating func install(_ snapshot: CheckpointSnapshot) throws {

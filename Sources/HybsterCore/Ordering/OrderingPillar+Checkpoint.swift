@@ -91,7 +91,7 @@ extension OrderingPillar {
   /// Makes `stable` the stable checkpoint: garbage collection, window move, and
   /// state transfer if this replica has not executed up to it (§5.2.2).
   mutating func stabilize(_ stable: StableCheckpoint, into actions: inout [PillarAction]) {
-    let ownVote = checkpoints.votes[stable.order]?[replica]
+    let ownVote = checkpoints.vote(of: replica, at: stable.order)
     checkpoints.stabilize(stable)
     lowWaterMark = stable.order
     slots = slots.filter { $0.key > stable.order }

@@ -190,7 +190,7 @@ extension OrderingPillar {
       for request in prepare.batch.requests {
         inFlightRequests.remove(RequestRef(request))
         if let done = viewChange.awaited.removeValue(forKey: RequestRef(request)) {
-          viewChange.awaitedBytes -= done.operation.count
+          viewChange.awaitedBytes -= done.request.operation.count
         }
       }
       actions.append(.deliver(order: nextDelivery, view: prepare.view, batch: prepare.batch))

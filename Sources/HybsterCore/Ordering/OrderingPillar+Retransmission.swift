@@ -55,7 +55,7 @@ extension OrderingPillar {
     }
     // Sorted, so that the core's output is a function of its inputs alone.
     for order in checkpoints.votes.keys.sorted() {
-      if let own = checkpoints.votes[order]?[replica] {
+      if let own = checkpoints.vote(of: replica, at: order) {
         actions.append(.send(.checkpoint(own), to: sender))
       }
     }

@@ -56,7 +56,12 @@ extension OrderingPillar {
       viewChange.stalledTicks = 0
     }
     viewChange.deliveredAtLastCheck = nextDelivery
-    if viewChange.stalledTicks >= viewChangeTimeout {
+    // A leader that makes progress but never orders a client's request is as
+    // faulty as a silent one (censorship): every awaited request has its own timer.
+    let overdue =
+      !waitingForState
+      && viewChange.awaited.values.contains { ticks - $0.since >= viewChangeTimeout }
+    if viewChange.stalledTicks >= viewChangeTimeout || overdue {
       startViewChange(to: view + 1, into: &actions)
     }
   }
@@ -68,7 +73,7 @@ extension OrderingPillar {
     guard viewChange.awaited[ref] == nil, viewChange.awaited.count < ViewChangeState.awaitedLimit,
       viewChange.awaitedBytes + request.operation.count <= ViewChangeState.awaitedByteLimit
     else { return }
-    viewChange.awaited[ref] = request
+    viewChange.awaited[ref] = (request, ticks)
     viewChange.awaitedBytes += request.operation.count
   }
 
@@ -326,7 +331,7 @@ extension OrderingPillar {
   /// After a view change, requests clients sent here go to the new leader (or, at
   /// the new leader, into its queue) without waiting for the clients to retry.
   mutating func handOverAwaitedRequests(into actions: inout [PillarAction]) {
-    let waiting = viewChange.awaited.values.sorted {
+    let waiting = viewChange.awaited.values.map(\.request).sorted {
       ($0.client, $0.lane, $0.sequence) < ($1.client, $1.lane, $1.sequence)
     }
     for request in waiting {

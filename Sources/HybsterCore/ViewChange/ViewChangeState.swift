@@ -21,7 +21,7 @@ struct ViewChangeState: Sendable {
   /// Verified requests a client sent to this replica that wait for execution: the
   /// leader is suspected if they are not executed in time, and after a view change
   /// they go to the new leader at once instead of waiting for the client to retry.
-  var awaited: [RequestRef: Request] = [:]
+  var awaited: [RequestRef: (request: Request, since: UInt64)] = [:]
   /// The operation bytes held in `awaited`.
   var awaitedBytes = 0
   /// Consecutive ticks without progress while work was outstanding.
