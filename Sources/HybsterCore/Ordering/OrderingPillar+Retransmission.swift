@@ -11,7 +11,8 @@ extension OrderingPillar {
 
   mutating func tick(into actions: inout [PillarAction]) {
     ticks += 1
-    if nextDelivery == deliveredAtLastTick {
+    let progressed = nextDelivery != deliveredAtLastTick
+    if !progressed {
       actions.append(
         .broadcast(.status(StatusMessage(replica: replica, view: view, nextDelivery: nextDelivery)))
       )
@@ -27,7 +28,7 @@ extension OrderingPillar {
           order: stable.order, stateDigest: stable.stateDigest,
           from: stable.proof.map(\.replica).filter { $0 != replica }))
     }
-    checkProgress(into: &actions)
+    checkProgress(progressed: progressed, into: &actions)
     if isLeader, !pending.isEmpty { propose(force: true, into: &actions) }
   }
 

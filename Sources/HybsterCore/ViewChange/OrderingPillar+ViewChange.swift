@@ -26,7 +26,7 @@ extension OrderingPillar {
   /// Called every tick: suspect the leader when work is outstanding and nothing was
   /// delivered for a timeout; move on to the next view when a view change does not
   /// complete in time — but only with a view-change certificate for the current one.
-  mutating func checkProgress(into actions: inout [PillarAction]) {
+  mutating func checkProgress(progressed: Bool, into actions: inout [PillarAction]) {
     if let target = viewChange.target {
       viewChange.ticksInChange += 1
       if viewChange.ticksInChange % 4 == 0, let own = viewChange.viewChanges[target]?[replica] {
@@ -50,12 +50,11 @@ extension OrderingPillar {
     let outstanding =
       !viewChange.awaited.isEmpty || (isLeader && !pending.isEmpty)
       || slots.contains { $0.key >= nextDelivery && $0.value.prepare != nil }
-    if outstanding, !waitingForState, nextDelivery == viewChange.deliveredAtLastCheck {
+    if outstanding, !waitingForState, !progressed {
       viewChange.stalledTicks += 1
     } else {
       viewChange.stalledTicks = 0
     }
-    viewChange.deliveredAtLastCheck = nextDelivery
     // A leader that makes progress but never orders a client's request is as
     // faulty as a silent one (censorship): every awaited request has its own timer.
     let overdue =

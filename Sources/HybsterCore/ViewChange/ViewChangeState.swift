@@ -26,8 +26,6 @@ struct ViewChangeState: Sendable {
   var awaitedBytes = 0
   /// Consecutive ticks without progress while work was outstanding.
   var stalledTicks: UInt64 = 0
-  /// `nextDelivery` at the last tick.
-  var deliveredAtLastCheck: OrderNumber = 1
   /// Ticks spent supporting `target`.
   var ticksInChange: UInt64 = 0
   /// View changes in a row without a NEW-VIEW (the timeout doubles each time).

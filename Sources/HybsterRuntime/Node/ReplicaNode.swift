@@ -178,29 +178,16 @@ public final class ReplicaNode: Service, Sendable {
     let address = config.replicas[Int(id)]
     let replicaCount = config.replicas.count
     let logger = self.logger
-    let peerServer = try await ServerBootstrap(group: orderingGroup)
-      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-      .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-      .childChannelInitializer { channel in
-        channel.eventLoop.makeCompletedFuture {
-          try channel.pipeline.syncOperations.addHandlers(
-            ByteToMessageHandler(FrameDecoder()),
-            PeerInboundHandler(
-              ordering: orderingBox.value, replicaCount: replicaCount, logger: logger))
-        }
-      }
-      .bind(host: address.host, port: address.peerPort).get()
-    let clientServer = try await ServerBootstrap(group: executionGroup)
-      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-      .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-      .childChannelInitializer { channel in
-        channel.eventLoop.makeCompletedFuture {
-          try channel.pipeline.syncOperations.addHandlers(
-            ByteToMessageHandler(FrameDecoder()),
-            ClientInboundHandler(execution: executionBox.value, logger: logger))
-        }
-      }
-      .bind(host: address.host, port: address.clientPort).get()
+    let peerServer = try await Self.listen(
+      group: orderingGroup, host: address.host, port: address.peerPort
+    ) {
+      PeerInboundHandler(ordering: orderingBox.value, replicaCount: replicaCount, logger: logger)
+    }
+    let clientServer = try await Self.listen(
+      group: executionGroup, host: address.host, port: address.clientPort
+    ) {
+      ClientInboundHandler(execution: executionBox.value, logger: logger)
+    }
 
     try await orderingLoop.submit {
       orderingBox.value.start(addresses: self.config.replicas)
@@ -227,5 +214,22 @@ public final class ReplicaNode: Service, Sendable {
     logger.info(
       "replica \(id) stopped: \(counters.delivered) instances delivered, \(counters.rejected) inputs rejected"
     )
+  }
+
+  /// A TCP server whose connections decode frames into `handler()`, one per connection.
+  private static func listen<Handler: ChannelInboundHandler>(
+    group: MultiThreadedEventLoopGroup, host: String, port: Int,
+    handler: @escaping @Sendable () -> Handler
+  ) async throws -> any Channel where Handler.InboundIn == WireMessage {
+    try await ServerBootstrap(group: group)
+      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+      .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+      .childChannelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.addHandlers(
+            ByteToMessageHandler(FrameDecoder()), handler())
+        }
+      }
+      .bind(host: host, port: port).get()
   }
 }
