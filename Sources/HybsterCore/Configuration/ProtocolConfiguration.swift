@@ -19,7 +19,11 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public var maxInFlight: Int
   /// The largest request operation, in bytes.
   public var maxOperationSize: Int
-  /// The TrInX instance id of each replica's pillar, indexed by replica.
+  /// The number of pillars per replica, P (§5.3): order number o belongs to pillar
+  /// (o − 1) mod P. 1 is the sequential HybsterS.
+  public var pillarCount: Int
+  /// The TrInX instance id of every pillar of every replica, replica-major: pillar
+  /// u of replica r is at index r·P + u (§5.3.1: part of the group configuration).
   public var trinxInstances: [TrInXInstanceID]
   /// Ticks without progress (while work is outstanding) before a replica suspects
   /// the leader; doubled for every view change that fails in a row (§5.2.3).
@@ -29,8 +33,10 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public init(
     replicaCount: Int, checkpointInterval: UInt64 = 128, windowSize: UInt64 = 512,
     maxBatchSize: Int = 64, maxInFlight: Int = 4, maxOperationSize: Int = 1 << 20,
-    trinxInstances: [TrInXInstanceID]? = nil, viewChangeTimeoutTicks: UInt64 = 20
+    pillarCount: Int = 1, trinxInstances: [TrInXInstanceID]? = nil,
+    viewChangeTimeoutTicks: UInt64 = 20
   ) {
+    self.pillarCount = pillarCount
     self.viewChangeTimeoutTicks = viewChangeTimeoutTicks
     self.replicaCount = replicaCount
     self.checkpointInterval = checkpointInterval
@@ -38,8 +44,18 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     self.maxBatchSize = maxBatchSize
     self.maxInFlight = maxInFlight
     self.maxOperationSize = maxOperationSize
-    self.trinxInstances = trinxInstances ?? (0..<replicaCount).map { TrInXInstanceID($0) }
+    self.trinxInstances =
+      trinxInstances ?? (0..<replicaCount * pillarCount).map { TrInXInstanceID($0) }
   }
+
+  /// The TrInX instance of pillar `pillar` of `replica` (§5.3.1).
+  @inlinable
+  public func trinxInstance(of replica: ReplicaID, pillar: Int) -> TrInXInstanceID {
+    trinxInstances[Int(replica) * pillarCount + pillar]
+  }
+
+  /// How order numbers map onto pillars.
+  public var layout: PillarLayout { PillarLayout(pillarCount: pillarCount) }
 
   /// The number of faults tolerated, f = ⌊(n−1)/2⌋.
   public var faultsTolerated: Int { (replicaCount - 1) / 2 }
@@ -71,8 +87,17 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     guard maxOperationSize >= 0, maxOperationSize <= 16 << 20 else {
       throw .invalidOperationSize(maxOperationSize)
     }
-    guard trinxInstances.count == replicaCount else {
-      throw .trinxInstanceCount(expected: replicaCount, got: trinxInstances.count)
+    guard pillarCount >= 1, pillarCount <= 64 else { throw .invalidPillarCount(pillarCount) }
+    guard checkpointInterval % UInt64(pillarCount) == 0 else {
+      throw .checkpointIntervalNotMultipleOfPillars(
+        checkpointInterval: checkpointInterval, pillars: pillarCount)
+    }
+    guard UInt64(maxInFlight) <= windowSize / UInt64(pillarCount) else {
+      throw .invalidInFlight(maxInFlight)
+    }
+    guard trinxInstances.count == replicaCount * pillarCount else {
+      throw .trinxInstanceCount(
+        expected: replicaCount * pillarCount, got: trinxInstances.count)
     }
     guard Set(trinxInstances).count == trinxInstances.count else {
       throw .duplicateTrInXInstance
@@ -80,6 +105,28 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     guard viewChangeTimeoutTicks >= 2 else {
       throw .invalidViewChangeTimeout(viewChangeTimeoutTicks)
     }
+  }
+}
+
+extension ProtocolConfiguration {
+  private enum CodingKeys: String, CodingKey {
+    case replicaCount, checkpointInterval, windowSize, maxBatchSize, maxInFlight
+    case maxOperationSize, pillarCount, trinxInstances, viewChangeTimeoutTicks
+  }
+
+  /// Decodes a configuration; files written before pillars existed mean one pillar.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      replicaCount: try c.decode(Int.self, forKey: .replicaCount),
+      checkpointInterval: try c.decode(UInt64.self, forKey: .checkpointInterval),
+      windowSize: try c.decode(UInt64.self, forKey: .windowSize),
+      maxBatchSize: try c.decode(Int.self, forKey: .maxBatchSize),
+      maxInFlight: try c.decode(Int.self, forKey: .maxInFlight),
+      maxOperationSize: try c.decode(Int.self, forKey: .maxOperationSize),
+      pillarCount: try c.decodeIfPresent(Int.self, forKey: .pillarCount) ?? 1,
+      trinxInstances: try c.decode([TrInXInstanceID].self, forKey: .trinxInstances),
+      viewChangeTimeoutTicks: try c.decode(UInt64.self, forKey: .viewChangeTimeoutTicks))
   }
 }
 
@@ -96,6 +143,8 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
   case trinxInstanceCount(expected: Int, got: Int)
   case duplicateTrInXInstance
   case invalidViewChangeTimeout(UInt64)
+  case invalidPillarCount(Int)
+  case checkpointIntervalNotMultipleOfPillars(checkpointInterval: UInt64, pillars: Int)
 
   public var description: String {
     switch self {
@@ -107,11 +156,15 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
       "window size \(w) must be a multiple of the checkpoint interval \(k) and at least twice it"
     case .invalidBatchSize(let b): "batch size \(b) must be between 1 and 65536"
     case .invalidInFlight(let m):
-      "max in-flight instances \(m) must be between 1 and the window size"
+      "max in-flight instances \(m) must be between 1 and the window size per pillar"
     case .invalidOperationSize(let s): "max operation size \(s) must be between 0 and 16 MiB"
-    case .trinxInstanceCount(let e, let g): "expected \(e) TrInX instance ids, got \(g)"
+    case .trinxInstanceCount(let e, let g):
+      "expected \(e) TrInX instance ids (one per replica and pillar), got \(g)"
     case .duplicateTrInXInstance: "TrInX instance ids must be unique"
     case .invalidViewChangeTimeout(let t): "view-change timeout of \(t) ticks must be at least 2"
+    case .invalidPillarCount(let p): "pillar count \(p) must be between 1 and 64"
+    case .checkpointIntervalNotMultipleOfPillars(let k, let p):
+      "checkpoint interval \(k) must be a multiple of the pillar count \(p)"
     }
   }
 }

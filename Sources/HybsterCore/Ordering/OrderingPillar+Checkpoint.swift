@@ -4,7 +4,7 @@ import TrInX
 extension OrderingPillar {
   /// Whether `order` is a checkpoint order number.
   func isCheckpointOrder(_ order: OrderNumber) -> Bool {
-    order % configuration.checkpointInterval == 0
+    order % checkpointInterval == 0
   }
 
   /// The last stable checkpoint, if any.
@@ -66,7 +66,10 @@ extension OrderingPillar {
   /// Whether `message` carries a trusted MAC of its replica's checkpoint counter.
   func isValidCheckpointCertificate(_ message: CheckpointMessage) -> Bool {
     let certificate = message.certificate
-    return certificate.issuer == configuration.trinxInstances[Int(message.replica)]
+    // Checkpoint c is run by pillar c mod P (§5.3.2): only that pillar's TrInX
+    // instance certifies it.
+    let owner = Int((message.order / checkpointInterval) % UInt64(configuration.pillarCount))
+    return certificate.issuer == configuration.trinxInstance(of: message.replica, pillar: owner)
       && certificate.counter == CounterLayout.checkpoint
       && certificate.isTrustedMAC
       && trinx.verify(
@@ -83,6 +86,18 @@ extension OrderingPillar {
     deliverCommitted(into: &actions)
   }
 
+  /// A checkpoint a sibling pillar made stable (§5.3.2), or that the replica's
+  /// view-change preparation hands over (§5.3.3): adopted if newer and valid.
+  mutating func learnCheckpoint(_ checkpoint: StableCheckpoint, into actions: inout [PillarAction])
+  {
+    guard checkpoint.order > lowWaterMark else { return }
+    guard isValidStableCheckpoint(checkpoint) else {
+      actions.append(.rejected(.invalidCertificate(message: "CHECKPOINT", sender: replica)))
+      return
+    }
+    stabilize(checkpoint, into: &actions)
+  }
+
   mutating func recordCheckpoint(_ message: CheckpointMessage, into actions: inout [PillarAction]) {
     guard let stable = checkpoints.record(message, quorum: voteQuorum) else { return }
     stabilize(stable, into: &actions)
@@ -95,7 +110,7 @@ extension OrderingPillar {
     checkpoints.stabilize(stable)
     lowWaterMark = stable.order
     slots = slots.filter { $0.key > stable.order }
-    actions.append(.checkpointStable(order: stable.order, stateDigest: stable.stateDigest))
+    actions.append(.checkpointStable(stable))
     if nextDelivery <= stable.order
       || (ownVote != nil && ownVote!.stateDigest != stable.stateDigest)
     {

@@ -35,16 +35,19 @@ extension OrderingPillar {
 
   /// Proposes pending requests while the window allows. A full batch is proposed at
   /// once; a partial one only while fewer than `maxInFlight` instances are
-  /// undelivered, or when the batch timer fires (`force`).
+  /// undelivered, or when the batch timer fires (`force`). Instances up to
+  /// `gapFillThrough` are proposed at once, empty if no request waits (§5.3.1).
   mutating func propose(force: Bool, into actions: inout [PillarAction]) {
     guard isLeader, !isChangingView else { return }
     // A leader that fell behind a later view delivers that view's committed
     // instances: it never proposes an order number it already delivered.
     nextProposal = max(nextProposal, nextDelivery)
-    while !pending.isEmpty, nextProposal <= highWaterMark {
+    let first = nextProposal
+    while !pending.isEmpty || nextProposal <= gapFillThrough, nextProposal <= highWaterMark {
       let full = pending.count >= configuration.maxBatchSize
       let inFlight = nextProposal - nextDelivery
-      guard full || force || inFlight < UInt64(configuration.maxInFlight) else { break }
+      let gap = nextProposal <= gapFillThrough
+      guard full || force || gap || inFlight < UInt64(configuration.maxInFlight) else { break }
       let count = min(configuration.maxBatchSize, pending.count)
       var requests: [Request] = []
       var digests: [Digest] = []
@@ -56,7 +59,10 @@ extension OrderingPillar {
         digests.append(digest)
       }
       guard sendPrepare(Batch(requests: requests), requestDigests: digests, into: &actions)
-      else { return }
+      else { break }
+    }
+    if nextProposal > first, configuration.pillarCount > 1 {
+      actions.append(.proposedThrough(nextProposal - 1))
     }
     if !pending.isEmpty, !batchTimerArmed {
       batchTimerArmed = true

@@ -173,7 +173,7 @@ extension OrderingPillar {
     _ certificate: Certificate, from issuer: ReplicaID, view: View, order: OrderNumber,
     certified: Digest
   ) -> Bool {
-    certificate.issuer == configuration.trinxInstances[Int(issuer)]
+    certificate.issuer == configuration.trinxInstance(of: issuer, pillar: pillar)
       && certificate.counter == CounterLayout.ordering
       && certificate.previousValue == nil
       && certificate.newValue == CounterLayout.flattened(view: view, order: order)

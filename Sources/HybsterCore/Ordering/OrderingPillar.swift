@@ -24,6 +24,10 @@ public struct OrderingPillar: Sendable {
   public let configuration: ProtocolConfiguration
   /// This replica.
   public let replica: ReplicaID
+  /// This pillar's index u among the replica's P pillars (§5.3): it runs the
+  /// instances of global order numbers o with (o − 1) mod P = u, numbered locally
+  /// 1, 2, 3, … (see ``PillarLayout``). Order numbers inside a pillar are local.
+  public let pillar: Int
   var trinx: TrInXInstance
   var keyring: ClientKeyring
 
@@ -37,6 +41,9 @@ public struct OrderingPillar: Sendable {
   var slots: [OrderNumber: Slot] = [:]
   /// Leader: the next order number to propose.
   var nextProposal: OrderNumber = 1
+  /// Leader: a sibling pillar proposed up to here, so this pillar proposes (empty
+  /// batches if it has no requests) at least up to it, or execution stalls (§5.3.1).
+  var gapFillThrough: OrderNumber = 0
   /// Follower: the last order number acknowledged with a COMMIT in this view.
   var lastAcknowledged: OrderNumber = 0
   /// Leader: verified requests waiting for a proposal, with their digests.
@@ -58,21 +65,34 @@ public struct OrderingPillar: Sendable {
   /// The most requests a leader queues before it drops new ones (a bounded buffer).
   public var maxPendingRequests: Int { configuration.maxBatchSize * Int(configuration.windowSize) }
 
-  /// Creates the pillar of `replica` with its own TrInX instance and client keyring.
+  /// Creates pillar `pillar` of `replica` with its own TrInX instance and client keyring.
   public init(
-    configuration: ProtocolConfiguration, replica: ReplicaID, trinx: TrInXInstance,
-    keyring: ClientKeyring
+    configuration: ProtocolConfiguration, replica: ReplicaID, pillar: Int = 0,
+    trinx: TrInXInstance, keyring: ClientKeyring
   ) {
     precondition(Int(replica) < configuration.replicaCount, "replica id out of range")
+    precondition(pillar >= 0 && pillar < configuration.pillarCount, "pillar out of range")
+    precondition(
+      trinx.id == configuration.trinxInstance(of: replica, pillar: pillar),
+      "TrInX instance is not the one the configuration assigns to this pillar")
     precondition(trinx.counterCount >= CounterLayout.count, "TrInX instance needs 2 counters")
     self.configuration = configuration
     self.replica = replica
+    self.pillar = pillar
     self.trinx = trinx
     self.keyring = keyring
   }
 
+  /// The checkpoint interval in local order numbers: K / P.
+  public var checkpointInterval: UInt64 {
+    configuration.checkpointInterval / UInt64(configuration.pillarCount)
+  }
+
+  /// The window in local order numbers: W / P.
+  public var windowSize: UInt64 { configuration.windowSize / UInt64(configuration.pillarCount) }
+
   /// The high water mark: no instance above it is ever acted upon (§5.2.2).
-  public var highWaterMark: OrderNumber { lowWaterMark + configuration.windowSize }
+  public var highWaterMark: OrderNumber { lowWaterMark + windowSize }
 
   /// The leader of the current view.
   public var leader: ReplicaID { configuration.leader(of: view) }
@@ -118,6 +138,15 @@ public struct OrderingPillar: Sendable {
       takeCheckpoint(order: order, stateDigest: digest, into: &actions)
     case .stateTransferred(let order):
       stateTransferred(order: order, into: &actions)
+    case .checkpointLearned(let checkpoint):
+      learnCheckpoint(checkpoint, into: &actions)
+    case .leaveView(let target, let checkpoint):
+      if let checkpoint { learnCheckpoint(checkpoint, into: &actions) }
+      startViewChange(to: target, into: &actions)
+    case .fillGaps(let order):
+      guard order > gapFillThrough else { return }
+      gapFillThrough = order
+      propose(force: false, into: &actions)
     }
   }
 

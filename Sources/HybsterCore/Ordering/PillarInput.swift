@@ -1,6 +1,6 @@
 /// What drives an ordering pillar. The shells (runtime, simulator) turn sockets,
 /// timers and the execution stage into these inputs; the core never reads a clock.
-public enum PillarInput: Sendable {
+public enum PillarInput: Sendable, Equatable {
   /// A client request received directly from a client.
   case request(Request)
   /// A message from another replica.
@@ -15,6 +15,16 @@ public enum PillarInput: Sendable {
   /// ``PillarAction/stateTransferNeeded(order:stateDigest:from:)`` (§5.2.2); delivery
   /// resumes at `order + 1`.
   case stateTransferred(order: OrderNumber)
+  /// A sibling pillar made this checkpoint stable (§5.3.2: the pillar that runs a
+  /// checkpoint informs the others). Verified like any quorum certificate.
+  case checkpointLearned(StableCheckpoint)
+  /// A sibling pillar left the view: the replica leaves it with all its pillars
+  /// (§5.3.3, local view-change preparation). `checkpoint` is the latest stable
+  /// checkpoint the replica knows, adopted before the VIEW-CHANGE part is sent.
+  case leaveView(View, checkpoint: StableCheckpoint?)
+  /// A sibling pillar proposed so far that this pillar, if it leads, must propose
+  /// every instance up to local `through`, with empty batches if need be (§5.3.1).
+  case fillGaps(through: OrderNumber)
 }
 
 /// What an ordering pillar asks its shell to do, in order.
@@ -23,12 +33,13 @@ public enum PillarAction: Sendable, Equatable {
   case send(ProtocolMessage, to: ReplicaID)
   /// Send to every other replica.
   case broadcast(ProtocolMessage)
-  /// Execute the batch committed at `order`; emitted in strictly increasing,
-  /// gap-free order.
+  /// Execute the batch committed at `order` (local to the pillar; with one pillar
+  /// local is global); emitted in strictly increasing, gap-free order.
   case deliver(order: OrderNumber, view: View, batch: Batch)
-  /// The checkpoint at `order` became stable (f+1 matching CHECKPOINTs): the
-  /// execution stage may discard older snapshots (§5.2.2).
-  case checkpointStable(order: OrderNumber, stateDigest: Digest)
+  /// This checkpoint became stable (f+1 matching CHECKPOINTs, its proof attached):
+  /// the execution stage may discard older snapshots (§5.2.2), sibling pillars
+  /// learn it (§5.3.2).
+  case checkpointStable(StableCheckpoint)
   /// A stable checkpoint lies beyond what this replica executed: it must fetch
   /// that state from a replica that vouched for it (state transfer, §5.2.2).
   case stateTransferNeeded(order: OrderNumber, stateDigest: Digest, from: [ReplicaID])
@@ -39,6 +50,9 @@ public enum PillarAction: Sendable, Equatable {
   case viewInstalled(view: View, leader: ReplicaID)
   /// Deliver ``PillarInput/batchTimeout`` after the batch flush delay.
   case armBatchTimer
+  /// The leader proposed every instance of this pillar up to local `through`; sibling
+  /// pillars fill their gaps below it (``PillarInput/fillGaps(through:)``, §5.3.1).
+  case proposedThrough(OrderNumber)
   /// An input was dropped; counted and logged by the shell, never acted upon.
   case rejected(Rejection)
 }

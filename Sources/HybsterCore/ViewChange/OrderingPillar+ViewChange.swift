@@ -227,7 +227,7 @@ extension OrderingPillar {
   ) {
     let plan = NewViewPlan(
       viewChanges: viewChanges, acknowledgments: acknowledgments,
-      windowSize: configuration.windowSize)
+      windowSize: windowSize)
     if let checkpoint = plan.checkpoint, checkpoint.order > lowWaterMark {
       stabilize(checkpoint, into: &actions)
     }
@@ -281,7 +281,7 @@ extension OrderingPillar {
     else { return nil }
     let plan = NewViewPlan(
       viewChanges: newView.viewChanges, acknowledgments: newView.acknowledgments,
-      windowSize: configuration.windowSize)
+      windowSize: windowSize)
     guard plan.assignments.count == newView.prepares.count else { return nil }
     for ((order, batch), prepare) in zip(plan.assignments, newView.prepares) {
       guard prepare.view == newView.view, prepare.order == order, prepare.batch == batch,
@@ -321,6 +321,10 @@ extension OrderingPillar {
     inFlightRequests.removeAll()
     batchTimerArmed = false
     actions.append(.viewInstalled(view: newView.view, leader: leader))
+    if isLeader, configuration.pillarCount > 1, nextProposal > 1 {
+      // Sibling pillars' NEW-VIEWs may end lower: they fill up to ours (§5.3.3).
+      actions.append(.proposedThrough(nextProposal - 1))
+    }
     acknowledge(into: &actions)
     deliverCommitted(into: &actions)
     handOverAwaitedRequests(into: &actions)

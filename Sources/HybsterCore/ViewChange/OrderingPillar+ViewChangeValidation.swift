@@ -3,6 +3,18 @@ import TrInX
 /// Checks of view-change messages (§5.2.3). A message that fails any of them is
 /// dropped and changes nothing.
 extension OrderingPillar {
+  /// Whether `message`, one part of a split VIEW-CHANGE, NEW-VIEW or NEW-VIEW-ACK
+  /// (§5.3.3), passes every check this pillar makes before acting on it. Depends
+  /// only on the configuration and the group key, never on the pillar's state.
+  public func isValidViewChangePart(_ message: ProtocolMessage) -> Bool {
+    switch message {
+    case .viewChange(let m): isValidViewChange(m)
+    case .newView(let m): validNewViewPlan(m) != nil
+    case .newViewAck(let m): isValidNewViewAck(m)
+    default: false
+    }
+  }
+
   /// Whether `prepare` is a valid PREPARE of its view: certified τ(l, 𝔒, [v|o], –) by
   /// the leader of its view over its batch.
   func isValidPrepare(_ prepare: Prepare) -> Bool {
@@ -39,7 +51,7 @@ extension OrderingPillar {
   func isValidViewChange(_ viewChange: ViewChange) -> Bool {
     let certificate = viewChange.certificate
     guard configuration.replicas.contains(viewChange.replica),
-      certificate.issuer == configuration.trinxInstances[Int(viewChange.replica)],
+      certificate.issuer == configuration.trinxInstance(of: viewChange.replica, pillar: pillar),
       certificate.counter == CounterLayout.ordering,
       let previous = certificate.previousValue,
       certificate.newValue == CounterLayout.flattened(view: viewChange.toView, order: 0),
@@ -49,7 +61,7 @@ extension OrderingPillar {
     if previous.low > 0 {
       // It sent order messages in view previous.high, which it must have accepted;
       // it may have accepted a later view since without sending anything in it.
-      guard viewChange.fromView >= previous.high, previous.low <= low + configuration.windowSize
+      guard viewChange.fromView >= previous.high, previous.low <= low + windowSize
       else { return false }
     } else {
       guard viewChange.fromView <= previous.high else { return false }
@@ -60,7 +72,7 @@ extension OrderingPillar {
     var lastOrder = low
     var covered = Set<OrderNumber>()
     for prepare in viewChange.prepares {
-      guard prepare.order > lastOrder, prepare.order <= low + configuration.windowSize,
+      guard prepare.order > lastOrder, prepare.order <= low + windowSize,
         prepare.view < viewChange.toView, isValidPrepare(prepare)
       else { return false }
       lastOrder = prepare.order
@@ -81,7 +93,7 @@ extension OrderingPillar {
   func isValidNewViewAck(_ ack: NewViewAck) -> Bool {
     let certificate = ack.certificate
     guard configuration.replicas.contains(ack.replica),
-      certificate.issuer == configuration.trinxInstances[Int(ack.replica)],
+      certificate.issuer == configuration.trinxInstance(of: ack.replica, pillar: pillar),
       certificate.counter == CounterLayout.checkpoint, certificate.isTrustedMAC
     else { return false }
     var lastOrder: OrderNumber = 0

@@ -1,0 +1,90 @@
+/// Assembles the split view-change messages of §5.3.3: a replica with P pillars
+/// sends VIEW-CHANGE, NEW-VIEW and NEW-VIEW-ACK as P parts, one per pillar, each
+/// with only that pillar's PREPAREs and certified by that pillar's TrInX instance.
+/// A receiver acts on such a message only once it holds all P valid parts; then
+/// every part goes to its pillar at once. A replica thus leaves (or enters) a view
+/// with all its pillars, never with some.
+///
+/// Parts are checked by the caller's validator before they are held, so an
+/// invalid part never completes a message. Bounded: only views in
+/// (floor, floor + ``viewsAhead``] are held, one part per pillar, origin and kind.
+public struct ViewChangeGate: Sendable {
+  /// Which split message a part belongs to.
+  public enum Kind: UInt8, Hashable, Sendable {
+    case viewChange, newView, newViewAck
+  }
+
+  struct Key: Hashable, Sendable {
+    var kind: Kind
+    var origin: ReplicaID
+    var view: View
+  }
+
+  /// P.
+  public let pillarCount: Int
+  /// Parts received for views above this are held (the lowest view any pillar is in).
+  public private(set) var floor: View = 0
+  private var parts: [Key: [Int: (message: ProtocolMessage, sender: ReplicaID)]] = [:]
+  private var complete: Set<Key> = []
+
+  /// How many views beyond the floor are held.
+  public static let viewsAhead: View = 3
+
+  /// A gate for `pillarCount` pillars.
+  public init(pillarCount: Int) {
+    self.pillarCount = pillarCount
+  }
+
+  /// The number of parts held (bounded).
+  public var heldParts: Int { parts.values.reduce(0) { $0 + $1.count } }
+
+  /// The kind, origin and view of a split message; nil for every other message.
+  static func key(of message: ProtocolMessage) -> Key? {
+    switch message {
+    case .viewChange(let m): Key(kind: .viewChange, origin: m.replica, view: m.toView)
+    // Only the view's leader can issue a valid NEW-VIEW: one origin suffices.
+    case .newView(let m): Key(kind: .newView, origin: 0, view: m.view)
+    case .newViewAck(let m): Key(kind: .newViewAck, origin: m.replica, view: m.view)
+    default: nil
+    }
+  }
+
+  /// What the gate did with a part.
+  public enum Verdict: Sendable {
+    /// Pass these (pillar, message, sender) triples to their pillars now.
+    case release([(pillar: Int, message: ProtocolMessage, sender: ReplicaID)])
+    /// Held until the other parts arrive (or dropped as a duplicate or out of range).
+    case held
+    /// The part failed its pillar's checks.
+    case invalid
+  }
+
+  /// Takes one part of a view-change message received by pillar `pillar` from
+  /// `sender`. Messages that are not split, one-pillar groups, parts of a message
+  /// already complete and stale views (which pillars only answer, never act on)
+  /// pass at once.
+  public mutating func admit(
+    _ message: ProtocolMessage, from sender: ReplicaID, pillar: Int,
+    isValid: (ProtocolMessage) -> Bool
+  ) -> Verdict {
+    guard pillarCount > 1, let key = Self.key(of: message), key.view > floor,
+      !complete.contains(key)
+    else { return .release([(pillar, message, sender)]) }
+    guard key.view <= floor + Self.viewsAhead else { return .held }
+    if parts[key]?[pillar] != nil { return .held }
+    guard isValid(message) else { return .invalid }
+    parts[key, default: [:]][pillar] = (message, sender)
+    guard parts[key]!.count == pillarCount else { return .held }
+    let all = parts.removeValue(forKey: key)!.sorted { $0.key < $1.key }
+    complete.insert(key)
+    return .release(all.map { ($0.key, $0.value.message, $0.value.sender) })
+  }
+
+  /// Every pillar is in `view` or later: parts of views up to it are no longer held.
+  public mutating func advance(to view: View) {
+    guard view > floor else { return }
+    floor = view
+    parts = parts.filter { $0.key.view > view }
+    complete = complete.filter { $0.view > view }
+  }
+}
