@@ -396,8 +396,9 @@ struct ByzantineBehaviour: Sendable {
     }
   }
 
+  /// Another replica's instance, or (with pillars) one of its own other pillars'.
   private mutating func otherInstance() -> TrInXInstanceID {
-    configuration.trinxInstances[Int(random.pick(others))]
+    random.pick(configuration.trinxInstances.filter { $0 != trinx.id })
   }
 
   private mutating func equivocate(_ item: Outgoing) -> Outgoing {
@@ -492,10 +493,11 @@ struct ByzantineBehaviour: Sendable {
   /// Pure junk: well-formed messages with random certificates and fields.
   mutating func junkMessage(pillar: OrderingPillar) -> ProtocolMessage {
     let low = pillar.lowWaterMark
-    let order = low + random.uint(0...(configuration.windowSize + 3))
+    let order = low + random.uint(0...(pillar.windowSize + 3))
     let view = random.chance(0.8) ? pillar.view : random.uint(0...3)
     let claimed = random.chance(0.5) ? replica : random.pick(Array(configuration.replicas))
-    let issuer = configuration.trinxInstances[Int(claimed)]
+    let issuer = configuration.trinxInstance(
+      of: claimed, pillar: random.int(0...(configuration.pillarCount - 1)))
     switch random.int(0...4) {
     case 0:
       let batch = Batch(requests: (0..<random.int(0...2)).map { _ in inventedRequest() })

@@ -3,7 +3,7 @@ import HybsterCore
 /// What happens at one instant of simulated time.
 enum EventKind: Sendable {
   /// A replica-to-replica message arrives (lost if the receiver crashed since).
-  case message(to: ReplicaID, from: ReplicaID, ProtocolMessage, incarnation: UInt32)
+  case message(to: ReplicaID, from: ReplicaID, ProtocolMessage, pillar: Int, incarnation: UInt32)
   /// A client request arrives at a replica.
   case request(to: ReplicaID, Request, incarnation: UInt32)
   /// A reply arrives at its client.
@@ -11,7 +11,7 @@ enum EventKind: Sendable {
   /// A replica's periodic tick (retransmission timer).
   case tick(ReplicaID)
   /// A replica's batch flush timer fires.
-  case batchTimeout(ReplicaID, incarnation: UInt32)
+  case batchTimeout(ReplicaID, pillar: Int, incarnation: UInt32)
   /// The execution stage hands a checkpoint digest back to ordering.
   case checkpointTaken(ReplicaID, order: OrderNumber, digest: Digest, incarnation: UInt32)
   /// A replica behind its stable checkpoint fetches it from a peer that vouched for

@@ -16,12 +16,15 @@ public struct SimulationOptions: Sendable, Hashable {
   public var injectedFaults: InjectedFaults
   /// How many recent events a violation report shows.
   public var traceLength: Int
+  /// Pillars per replica (§5.3); nil lets the seed choose 1, 2 or 3.
+  public var pillars: Int?
 
   /// Creates options.
   public init(
     forcedStrategy: ByzantineStrategy? = nil, byzantineAtMaximum: Bool = false,
-    injectedFaults: InjectedFaults = [], traceLength: Int = 30
+    injectedFaults: InjectedFaults = [], traceLength: Int = 30, pillars: Int? = nil
   ) {
+    self.pillars = pillars
     self.forcedStrategy = forcedStrategy
     self.byzantineAtMaximum = byzantineAtMaximum
     self.injectedFaults = injectedFaults
@@ -33,6 +36,7 @@ public struct SimulationOptions: Sendable, Hashable {
     var flags = ""
     if let forcedStrategy { flags += " --byzantine \(forcedStrategy.rawValue)" }
     if byzantineAtMaximum { flags += " --byzantine-max" }
+    if let pillars { flags += " --pillars \(pillars)" }
     if injectedFaults.contains(.commitQuorumOfF) { flags += " --inject commitQuorumOfF" }
     if injectedFaults.contains(.skipPrepareCertificateCheck) {
       flags += " --inject skipPrepareCertificateCheck"
@@ -148,12 +152,17 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     self.options = options
     let n = [3, 3, 3, 5, 5, 7][random.int(0...5)]
     let f = (n - 1) / 2
+    // The pillar count comes from its own stream, so that every other parameter of
+    // a seed is what it was before pillars existed.
+    var pillarRandom = SimulationRandom(seed: seed ^ 0x9111_A125)
+    let pillars = options.pillars ?? pillarRandom.pick([1, 1, 2, 3])
     let k = UInt64(random.pick([2, 3, 4, 8, 16]))
     let window = k * UInt64(random.int(2...4))
     configuration = ProtocolConfiguration(
-      replicaCount: n, checkpointInterval: k, windowSize: window,
-      maxBatchSize: random.pick([1, 2, 4, 8, 16]),
-      maxInFlight: random.int(1...min(4, Int(window))), maxOperationSize: 1024)
+      replicaCount: n, checkpointInterval: k * UInt64(pillars),
+      windowSize: window * UInt64(pillars), maxBatchSize: random.pick([1, 2, 4, 8, 16]),
+      maxInFlight: random.int(1...min(4, Int(window))), maxOperationSize: 1024,
+      pillarCount: pillars)
 
     clients = random.int(1...4)
     lanesPerClient = random.int(1...3)
@@ -254,7 +263,7 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
       "seed \(seed)\(options.commandLineFlags)",
       "replicas n=\(c.replicaCount) f=\(f) quorum=\(c.quorum) batch=\(c.maxBatchSize)"
         + " maxInFlight=\(c.maxInFlight) checkpointInterval=\(c.checkpointInterval)"
-        + " window=\(c.windowSize)",
+        + " window=\(c.windowSize) pillars=\(c.pillarCount)",
       "workload clients=\(clients) lanes=\(lanesPerClient) opsPerLane=\(operationsPerLane)"
         + " keys=\(keySpace) weights(get,put,delete,cas)=\(operationWeights)"
         + " think<=\(thinkTime)us",

@@ -51,9 +51,10 @@ public enum Simulator {
 }
 
 struct SimReplica {
-  var pillar: OrderingPillar
+  var ordering: ReplicaPillars
   var execution: ExecutionStage<KeyValueStore>
-  var byzantine: ByzantineBehaviour?
+  /// A Byzantine replica's behaviour, one per pillar (each with that pillar's TrInX).
+  var byzantine: [ByzantineBehaviour]?
   var crashed = false
   var incarnation: UInt32 = 0
   var chainHash = Digest.zero
@@ -92,7 +93,7 @@ final class SimulationRun {
   var duplication: Double
   var reordering: Double
   var replay: Double
-  var replayRing: [(from: ReplicaID, to: ReplicaID, message: ProtocolMessage)] = []
+  var replayRing: [(from: ReplicaID, to: ReplicaID, message: ProtocolMessage, pillar: Int)] = []
   var inFlight: [Int]
   var messagesSent = 0
   var events = 0
@@ -129,24 +130,32 @@ final class SimulationRun {
     let configuration = parameters.configuration
     for r in 0..<n {
       let replica = ReplicaID(r)
-      // Force-unwrap: the key has 32 bytes by construction.
-      let trinx = try! TrInXInstance(
-        id: configuration.trinxInstances[r], counterCount: CounterLayout.count, key: groupKey)
-      var pillar = OrderingPillar(
-        configuration: configuration, replica: replica, trinx: trinx,
-        keyring: ClientKeyring(replicaSecret: secrets[r]))
-      var byzantine: ByzantineBehaviour?
-      if let strategy = parameters.strategy(of: replica) {
-        byzantine = ByzantineBehaviour(
-          strategy: strategy, replica: replica, configuration: configuration,
-          clientCount: parameters.clients, trinx: trinx,
-          keyring: ClientKeyring(replicaSecret: secrets[r]), random: random.fork())
-      } else {
-        pillar.injectedFaults = parameters.options.injectedFaults
+      var pillars: [OrderingPillar] = []
+      var byzantine: [ByzantineBehaviour]?
+      let strategy = parameters.strategy(of: replica)
+      if strategy != nil { byzantine = [] }
+      for u in 0..<configuration.pillarCount {
+        // Force-unwrap: the key has 32 bytes by construction.
+        let trinx = try! TrInXInstance(
+          id: configuration.trinxInstance(of: replica, pillar: u),
+          counterCount: CounterLayout.count, key: groupKey)
+        var pillar = OrderingPillar(
+          configuration: configuration, replica: replica, pillar: u, trinx: trinx,
+          keyring: ClientKeyring(replicaSecret: secrets[r]))
+        if let strategy {
+          byzantine!.append(
+            ByzantineBehaviour(
+              strategy: strategy, replica: replica, configuration: configuration,
+              clientCount: parameters.clients, trinx: trinx,
+              keyring: ClientKeyring(replicaSecret: secrets[r]), random: random.fork()))
+        } else {
+          pillar.injectedFaults = parameters.options.injectedFaults
+        }
+        pillars.append(pillar)
       }
       replicas.append(
         SimReplica(
-          pillar: pillar,
+          ordering: ReplicaPillars(pillars: pillars),
           execution: ExecutionStage(
             service: KeyValueStore(), replica: replica,
             checkpointInterval: configuration.checkpointInterval,
@@ -208,18 +217,18 @@ final class SimulationRun {
 
   func handle(_ kind: EventKind) {
     switch kind {
-    case .message(let to, let from, let message, let incarnation):
+    case .message(let to, let from, let message, let pillar, let incarnation):
       if replicas[Int(from)].isCorrect { inFlight[Int(to)] -= 1 }
       guard !replicas[Int(to)].crashed, replicas[Int(to)].incarnation == incarnation else { return }
-      trace.record(now, .message(to: to, from: from, message))
-      input(Int(to), .message(message, from: from))
+      trace.record(now, .message(to: to, from: from, message, pillar: pillar))
+      input(Int(to), .message(message, from: from, pillar: pillar))
     case .request(let to, let request, let incarnation):
       let r = Int(to)
       guard !replicas[r].crashed, replicas[r].incarnation == incarnation else { return }
       trace.record(
         now,
         .request(to: to, client: request.client, lane: request.lane, sequence: request.sequence))
-      let cached = replicas[r].execution.cachedReply(for: request, view: replicas[r].pillar.view)
+      let cached = replicas[r].execution.cachedReply(for: request, view: replicas[r].ordering.view)
       if let reply = cached.reply {
         sendReply(from: r, reply)
       } else if !cached.stale {
@@ -233,26 +242,25 @@ final class SimulationRun {
       guard !replicas[r].crashed else { return }
       trace.record(now, .tick(replica))
       input(r, .tick)
-      if var byzantine = replicas[r].byzantine {
-        let extra = byzantine.onTick(pillar: replicas[r].pillar)
-        replicas[r].byzantine = byzantine
-        for message in extra.messages { sendToReplica(from: r, message) }
+      for u in replicas[r].byzantine?.indices ?? 0..<0 {
+        let extra = replicas[r].byzantine![u].onTick(pillar: replicas[r].ordering.pillars[u])
+        for message in extra.messages { sendToReplica(from: r, message, pillar: u) }
         for reply in extra.replies {
           queue.schedule(.reply(reply), at: now + delay(p.clientLink))
         }
       }
-    case .batchTimeout(let replica, let incarnation):
+    case .batchTimeout(let replica, let pillar, let incarnation):
       let r = Int(replica)
       guard !replicas[r].crashed, replicas[r].incarnation == incarnation else { return }
       trace.record(now, .batchTimeout(replica))
-      input(r, .batchTimeout)
+      input(r, .batchTimeout(pillar: pillar))
     case .stateTransfer(let replica, let incarnation):
       let r = Int(replica)
       // The replica may have learned a later stable checkpoint meanwhile: fetch the
       // one it needs now (its peers keep a few stable snapshots).
       guard !replicas[r].crashed, replicas[r].incarnation == incarnation,
-        let stable = replicas[r].pillar.stableCheckpoint,
-        replicas[r].pillar.nextDelivery <= stable.order
+        let stable = replicas[r].ordering.stableCheckpoint,
+        replicas[r].ordering.nextExecution <= stable.order
       else { return }
       let (order, digest) = (stable.order, stable.stateDigest)
       // The state is checked against the f+1-certified digest before it is installed;
@@ -318,21 +326,22 @@ final class SimulationRun {
 
   // MARK: - Replicas
 
-  /// Feeds one input to a replica's pillar and carries out its actions.
-  func input(_ r: Int, _ input: PillarInput) {
-    var actions: [PillarAction] = []
-    replicas[r].pillar.handle(input, into: &actions)
+  /// Feeds one input to a replica's pillars and carries out their actions.
+  func input(_ r: Int, _ input: ReplicaPillars.Input) {
+    var actions: [ReplicaPillars.Action] = []
+    replicas[r].ordering.handle(input, into: &actions)
     Self.canonicalizeSends(&actions)
-    var sends: [Outgoing] = []
+    let pillarCount = p.configuration.pillarCount
+    var sends: [[Outgoing]] = Array(repeating: [], count: pillarCount)
     let replica = ReplicaID(r)
     let correct = replicas[r].isCorrect
     for action in actions {
       switch action {
-      case .send(let message, let to):
-        sends.append(Outgoing(message: message, to: to))
-      case .broadcast(let message):
+      case .send(let message, let to, let pillar):
+        sends[pillar].append(Outgoing(message: message, to: to))
+      case .broadcast(let message, let pillar):
         for to in 0..<ReplicaID(n) where to != replica {
-          sends.append(Outgoing(message: message, to: to))
+          sends[pillar].append(Outgoing(message: message, to: to))
         }
       case .deliver(let order, let view, let batch):
         deliver(r, order: order, view: view, batch: batch)
@@ -346,9 +355,10 @@ final class SimulationRun {
         queue.schedule(
           .stateTransfer(replica, incarnation: replicas[r].incarnation),
           at: now + 5 * p.tickPeriod)
-      case .armBatchTimer:
+      case .armBatchTimer(let pillar):
         queue.schedule(
-          .batchTimeout(replica, incarnation: replicas[r].incarnation), at: now + p.batchTimeout)
+          .batchTimeout(replica, pillar: pillar, incarnation: replicas[r].incarnation),
+          at: now + p.batchTimeout)
       case .rejected:
         break
       case .viewChangeStarted(let view):
@@ -358,18 +368,20 @@ final class SimulationRun {
       }
       if violation != nil { return }
     }
-    if var byzantine = replicas[r].byzantine {
-      sends = byzantine.transform(sends, pillar: replicas[r].pillar)
-      replicas[r].byzantine = byzantine
+    for u in 0..<pillarCount {
+      if replicas[r].byzantine != nil {
+        sends[u] = replicas[r].byzantine![u].transform(
+          sends[u], pillar: replicas[r].ordering.pillars[u])
+      }
+      for send in sends[u] { sendToReplica(from: r, send, pillar: u) }
     }
-    for send in sends { sendToReplica(from: r, send) }
     if correct { checkBounds(r) }
   }
 
   /// The core iterates dictionaries when it answers a STATUS; Swift's per-instance
   /// hash seeds make that order vary between runs. Sorting each run of consecutive
   /// `.send`s by content keeps a seed deterministic without touching the core.
-  static func canonicalizeSends(_ actions: inout [PillarAction]) {
+  static func canonicalizeSends(_ actions: inout [ReplicaPillars.Action]) {
     var i = 0
     while i < actions.count {
       guard case .send = actions[i] else {
@@ -390,10 +402,10 @@ final class SimulationRun {
     }
   }
 
-  static func sendKey(_ action: PillarAction) -> [UInt64] {
-    guard case .send(let message, let to) = action else { return [] }
+  static func sendKey(_ action: ReplicaPillars.Action) -> [UInt64] {
+    guard case .send(let message, let to, let pillar) = action else { return [] }
     let (kind, view, order, aux) = TraceEvent.summary(message)
-    return [UInt64(to), UInt64(kind), view, order, aux]
+    return [UInt64(to), UInt64(pillar), UInt64(kind), view, order, aux]
   }
 
   func deliver(_ r: Int, order: OrderNumber, view: View, batch: Batch) {
@@ -435,17 +447,27 @@ final class SimulationRun {
   }
 
   func checkBounds(_ r: Int) {
-    let pillar = replicas[r].pillar
     let c = p.configuration
-    if pillar.logSize > Int(c.windowSize) {
-      fail(
-        .boundedBuffers, "replica \(r) keeps \(pillar.logSize) log slots, window is \(c.windowSize)"
-      )
+    for pillar in replicas[r].ordering.pillars {
+      if pillar.logSize > Int(pillar.windowSize) {
+        fail(
+          .boundedBuffers,
+          "replica \(r) pillar \(pillar.pillar) keeps \(pillar.logSize) log slots,"
+            + " window is \(pillar.windowSize)")
+      }
+      if pillar.pendingCount > pillar.maxPendingRequests {
+        fail(
+          .boundedBuffers,
+          "replica \(r) queues \(pillar.pendingCount) requests, bound \(pillar.maxPendingRequests)")
+      }
     }
-    if pillar.pendingCount > pillar.maxPendingRequests {
+    if replicas[r].ordering.coordinator.heldCount > Int(c.windowSize) + 3 * c.replicaCount
+      * c.pillarCount
+    {
       fail(
         .boundedBuffers,
-        "replica \(r) queues \(pillar.pendingCount) requests, bound \(pillar.maxPendingRequests)")
+        "replica \(r) holds \(replicas[r].ordering.coordinator.heldCount) early deliveries and view-change parts"
+      )
     }
     let snapshotBound =
       Int(c.windowSize / c.checkpointInterval) + 1
@@ -464,34 +486,39 @@ final class SimulationRun {
     link.base + (link.jitter == 0 ? 0 : network.below(link.jitter + 1))
   }
 
-  func sendToReplica(from r: Int, _ out: Outgoing) {
+  func sendToReplica(from r: Int, _ out: Outgoing, pillar: Int) {
     let to = Int(out.to)
     guard to != r, to >= 0, to < n else { return }
     messagesSent += 1
     if blocked[r][to] || (loss > 0 && network.chance(loss)) { return }
     var latency = delay(p.links[r][to]) + p.slowness[r] + out.extraDelay
     if reordering > 0, network.chance(reordering) { latency += network.uint(0...20_000) }
-    schedule(from: ReplicaID(r), to: out.to, out.message, at: now + latency)
+    schedule(from: ReplicaID(r), to: out.to, out.message, pillar: pillar, at: now + latency)
     if duplication > 0, network.chance(duplication) {
       schedule(
-        from: ReplicaID(r), to: out.to, out.message, at: now + latency + delay(p.links[r][to]))
+        from: ReplicaID(r), to: out.to, out.message, pillar: pillar,
+        at: now + latency + delay(p.links[r][to]))
     }
     if replay > 0 {
       if replayRing.count < 128 {
-        replayRing.append((ReplicaID(r), out.to, out.message))
+        replayRing.append((ReplicaID(r), out.to, out.message, pillar))
       } else {
-        replayRing[Int(network.below(128))] = (ReplicaID(r), out.to, out.message)
+        replayRing[Int(network.below(128))] = (ReplicaID(r), out.to, out.message, pillar)
       }
       if network.chance(replay) {
         let old = network.pick(replayRing)
         if !blocked[Int(old.from)][Int(old.to)] {
-          schedule(from: old.from, to: old.to, old.message, at: now + network.uint(0...50_000))
+          schedule(
+            from: old.from, to: old.to, old.message, pillar: old.pillar,
+            at: now + network.uint(0...50_000))
         }
       }
     }
   }
 
-  func schedule(from: ReplicaID, to: ReplicaID, _ message: ProtocolMessage, at time: SimTime) {
+  func schedule(
+    from: ReplicaID, to: ReplicaID, _ message: ProtocolMessage, pillar: Int, at time: SimTime
+  ) {
     if replicas[Int(from)].isCorrect {
       inFlight[Int(to)] += 1
       if inFlight[Int(to)] > p.inboxCap {
@@ -502,14 +529,15 @@ final class SimulationRun {
       }
     }
     queue.schedule(
-      .message(to: to, from: from, message, incarnation: replicas[Int(to)].incarnation), at: time)
+      .message(
+        to: to, from: from, message, pillar: pillar, incarnation: replicas[Int(to)].incarnation),
+      at: time)
   }
 
   func sendReply(from r: Int, _ reply: Reply) {
     var replies = [reply]
-    if var byzantine = replicas[r].byzantine {
-      replies = byzantine.transform(reply)
-      replicas[r].byzantine = byzantine
+    if replicas[r].byzantine != nil {
+      replies = replicas[r].byzantine![0].transform(reply)
     }
     for reply in replies {
       if loss > 0, network.chance(loss) { continue }
@@ -676,11 +704,13 @@ final class SimulationRun {
       }
     }
     let replicasState = (0..<n).map { r in
-      "r\(r)\(replicas[r].isCorrect ? "" : "(byz)") view=\(replicas[r].pillar.view)"
-        + (replicas[r].pillar.targetView.map { "->\($0)" } ?? "")
-        + " next=\(replicas[r].pillar.nextDelivery)"
-        + " low=\(replicas[r].pillar.lowWaterMark) executed=\(replicas[r].execution.lastExecuted)"
-        + " pending=\(replicas[r].pillar.pendingCount) awaited=\(replicas[r].pillar.awaitedCount)"
+      "r\(r)\(replicas[r].isCorrect ? "" : "(byz)") executed=\(replicas[r].execution.lastExecuted)"
+        + replicas[r].ordering.pillars.map { pillar in
+          " [u\(pillar.pillar) view=\(pillar.view)"
+            + (pillar.targetView.map { "->\($0)" } ?? "") + " next=\(pillar.nextDelivery)"
+            + " low=\(pillar.lowWaterMark) pending=\(pillar.pendingCount)"
+            + " awaited=\(pillar.awaitedCount)]"
+        }.joined()
     }
     fail(
       .liveness,

@@ -2,7 +2,7 @@ import HybsterCore
 
 /// One recorded event; formatted only when a violation is reported.
 enum TraceEvent: Sendable {
-  case message(to: ReplicaID, from: ReplicaID, ProtocolMessage)
+  case message(to: ReplicaID, from: ReplicaID, ProtocolMessage, pillar: Int)
   case request(to: ReplicaID, client: ClientID, lane: UInt32, sequence: UInt64)
   case reply(client: ClientID, lane: UInt32, sequence: UInt64, from: ReplicaID)
   case clientSend(client: Int, lane: Int, sequence: UInt64, attempt: Int)
@@ -25,9 +25,12 @@ enum TraceEvent: Sendable {
   /// Numbers that identify the event for the determinism hash.
   var fingerprint: (UInt64, UInt64, UInt64, UInt64) {
     switch self {
-    case .message(let to, let from, let m):
+    case .message(let to, let from, let m, let pillar):
       let (kind, view, order, aux) = Self.summary(m)
-      return (1 << 32 | UInt64(kind) << 16 | UInt64(to) << 8 | UInt64(from), view, order, aux)
+      return (
+        UInt64(pillar) << 40 | 1 << 32 | UInt64(kind) << 16 | UInt64(to) << 8 | UInt64(from), view,
+        order, aux
+      )
     case .request(let to, let c, let l, let s):
       return (2, UInt64(to), UInt64(c) << 32 | UInt64(l), s)
     case .reply(let c, let l, let s, let r): return (3, UInt64(r), UInt64(c) << 32 | UInt64(l), s)
@@ -66,7 +69,7 @@ enum TraceEvent: Sendable {
 
   var text: String {
     switch self {
-    case .message(let to, let from, let m):
+    case .message(let to, let from, let m, let pillar):
       let body: String
       switch m {
       case .prepare(let p):
@@ -90,7 +93,7 @@ enum TraceEvent: Sendable {
           + " prepares \(v.prepares.map(\.order))"
       case .newViewAck(let a): body = "NEW-VIEW-ACK by \(a.replica) v\(a.view)"
       }
-      return "r\(to) <- r\(from) \(body)"
+      return "r\(to) <- r\(from)\(pillar > 0 ? " u\(pillar)" : "") \(body)"
     case .request(let to, let c, let l, let s): return "r\(to) <- client \(c)/\(l)#\(s) REQUEST"
     case .reply(let c, let l, let s, let r): return "client \(c)/\(l)#\(s) <- r\(r) REPLY"
     case .clientSend(let c, let l, let s, let a):

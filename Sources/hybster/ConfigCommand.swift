@@ -38,17 +38,29 @@ struct ClusterOptions: ParsableArguments {
   @Option(help: "Instances the leader keeps proposed but uncommitted at most.")
   var inFlight: Int = defaults.maxInFlight
 
-  @Option(help: "Order numbers between checkpoints (K).")
-  var checkpointInterval: UInt64 = defaults.checkpointInterval
+  @Option(
+    help: """
+      Ordering pillars per replica (§5.3), each on its own thread with its own TrInX \
+      instance; 1 is the sequential HybsterS. Default: the number of cores.
+      """)
+  var pillars: Int = min(64, ProcessInfo.processInfo.activeProcessorCount)
 
-  @Option(help: "Ordering window in order numbers; a multiple of K, at least 2K.")
-  var window: UInt64 = defaults.windowSize
+  @Option(
+    help:
+      "Order numbers between checkpoints (K), a multiple of --pillars. Default: 128 rounded up to a multiple of --pillars."
+  )
+  var checkpointInterval: UInt64?
+
+  @Option(help: "Ordering window in order numbers; a multiple of K, at least 2K. Default: 4K.")
+  var window: UInt64?
 
   /// Protocol parameters for `replicas` replicas.
   func protocolParameters(replicas: Int) -> ProtocolConfiguration {
-    ProtocolConfiguration(
-      replicaCount: replicas, checkpointInterval: checkpointInterval, windowSize: window,
-      maxBatchSize: batch, maxInFlight: inFlight)
+    let p = UInt64(max(pillars, 1))
+    let k = checkpointInterval ?? (Self.defaults.checkpointInterval + p - 1) / p * p
+    return ProtocolConfiguration(
+      replicaCount: replicas, checkpointInterval: k, windowSize: window ?? 4 * k,
+      maxBatchSize: batch, maxInFlight: inFlight, pillarCount: pillars)
   }
 }
 
@@ -63,7 +75,10 @@ struct ConfigInitCommand: AsyncParsableCommand {
   @Option(help: "Number of replicas, n = 2f+1.")
   var replicas: Int = 3
 
-  @Option(help: "First port; replica i listens on base+2i (peers) and base+2i+1 (clients).")
+  @Option(
+    help:
+      "First port; replica i listens on P+1 consecutive ports from base+(P+1)i: one per pillar, then clients."
+  )
   var basePort: Int = 7000
 
   @Option(help: "Directory to write the files into (created if missing).")
@@ -112,11 +127,15 @@ struct ConfigInitCommand: AsyncParsableCommand {
         "wrote \(configPath): \(parameters.replicaCount) replicas (f = "
           + "\(parameters.faultsTolerated)), batch \(parameters.maxBatchSize), in-flight "
           + "\(parameters.maxInFlight), checkpoint every \(parameters.checkpointInterval), window "
-          + "\(parameters.windowSize), service \(describe(config.service))")
+          + "\(parameters.windowSize), \(parameters.pillarCount) pillar(s), service "
+          + describe(config.service))
       for replica in config.replicas {
         print(
           "wrote \(ClusterSetup.replicaKeyPath(in: out, replica: replica.id)): replica \(replica.id) "
-            + "at \(replica.host), peer port \(replica.peerPort), client port \(replica.clientPort)"
+            + "at \(replica.host), peer port(s) \(replica.peerPort)"
+            + (parameters.pillarCount > 1
+              ? "-\(replica.peerPort(pillar: parameters.pillarCount - 1))" : "")
+            + ", client port \(replica.clientPort)"
         )
       }
       print("wrote \(ClusterSetup.clientKeyPath(in: out)): client authority (keep it private)")

@@ -82,11 +82,11 @@ struct CoreBenchCommand: ParsableCommand {
             queue.append((to, .checkpointTaken(order: order, stateDigest: snapshot.digest)))
           }
           replyCount += replies.count
-        case .checkpointStable(let order, _):
-          stages[to].checkpointStable(at: order)
+        case .checkpointStable(let stable):
+          stages[to].checkpointStable(at: stable.order)
         case .armBatchTimer:
           queue.append((to, .batchTimeout))
-        case .viewChangeStarted, .viewInstalled: break
+        case .viewChangeStarted, .viewInstalled, .proposedThrough, .readyToLead: break
         case .stateTransferNeeded, .rejected:
           throw ValidationError("core-bench: unexpected \(action)")
         }

@@ -34,7 +34,10 @@ struct LocalCommand: AsyncParsableCommand {
 
   @OptionGroup var cluster: ClusterOptions
 
-  @Option(help: "First port (replica i: base+2i peers, base+2i+1 clients); default: free ports.")
+  @Option(
+    help:
+      "First port (replica i: P+1 ports from base+(P+1)i, pillars then clients); default: free ports."
+  )
   var basePort: Int?
 
   @Flag(help: "Keep the temporary directory (configuration, keys, replica logs).")
@@ -54,12 +57,15 @@ struct LocalCommand: AsyncParsableCommand {
       """)
   var killLeaderAfter: Double?
 
+  /// The ports the cluster listens on.
+  var portCount: Int { ClusterConfig.portsPerReplica(pillars: cluster.pillars) * replicas }
+
   func validate() throws {
     guard (1...255).contains(replicas) else {
       throw ValidationError("--replicas must be between 3 and 255 (n = 2f+1)")
     }
-    if let basePort, !(1...(65_536 - 2 * replicas)).contains(basePort) {
-      throw ValidationError("--base-port \(basePort) leaves no room for \(2 * replicas) ports")
+    if let basePort, !(1...(65_536 - portCount)).contains(basePort) {
+      throw ValidationError("--base-port \(basePort) leaves no room for \(portCount) ports")
     }
     guard startupTimeout > 0, startupTimeout.isFinite else {
       throw ValidationError("--startup-timeout must be a positive number of seconds")
@@ -79,13 +85,13 @@ struct LocalCommand: AsyncParsableCommand {
       bootstrapClientLogging()
       let basePort: Int
       if let explicit = self.basePort {
-        let ports = explicit..<(explicit + 2 * replicas)
+        let ports = explicit..<(explicit + portCount)
         if let busy = ports.first(where: { !ProcessCluster.isFree(port: $0) }) {
           throw CLIError("port \(busy) on 127.0.0.1 is in use; pick another --base-port")
         }
         basePort = explicit
       } else {
-        basePort = try ProcessCluster.freeBasePort(count: 2 * replicas)
+        basePort = try ProcessCluster.freeBasePort(count: portCount)
       }
       let config = ClusterConfig.loopback(
         replicaCount: replicas, basePort: basePort, host: "127.0.0.1",

@@ -45,10 +45,17 @@ struct SimulateCommand: AsyncParsableCommand {
   @Option(help: "Events of the trace printed with a violation.")
   var trace = 30
 
+  @Option(help: "Pillars per replica (§5.3); default: each seed picks 1, 2 or 3.")
+  var pillars: Int?
+
   func run() async throws {
     guard seeds > 0 else { throw ValidationError("--seeds must be at least 1") }
     guard trace > 0 else { throw ValidationError("--trace must be at least 1") }
-    var options = SimulationOptions(byzantineAtMaximum: byzantineMax, traceLength: trace)
+    if let pillars, !(1...8).contains(pillars) {
+      throw ValidationError("--pillars must be between 1 and 8")
+    }
+    var options = SimulationOptions(
+      byzantineAtMaximum: byzantineMax, traceLength: trace, pillars: pillars)
     if let byzantine {
       guard let strategy = ByzantineStrategy(rawValue: byzantine) else {
         throw ValidationError(

@@ -143,6 +143,10 @@ public struct OrderingPillar: Sendable {
     case .leaveView(let target, let checkpoint):
       if let checkpoint { learnCheckpoint(checkpoint, into: &actions) }
       startViewChange(to: target, into: &actions)
+    case .lead(let target):
+      guard viewChange.target == target else { return }
+      viewChange.leadApproved = target
+      tryToLead(into: &actions)
     case .fillGaps(let order):
       guard order > gapFillThrough else { return }
       gapFillThrough = order

@@ -25,6 +25,9 @@ public enum PillarInput: Sendable, Equatable {
   /// A sibling pillar proposed so far that this pillar, if it leads, must propose
   /// every instance up to local `through`, with empty batches if need be (§5.3.1).
   case fillGaps(through: OrderNumber)
+  /// Every pillar of this replica can lead `view`: send this pillar's NEW-VIEW part
+  /// (§5.3.3, ⑦).
+  case lead(View)
 }
 
 /// What an ordering pillar asks its shell to do, in order.
@@ -53,6 +56,9 @@ public enum PillarAction: Sendable, Equatable {
   /// The leader proposed every instance of this pillar up to local `through`; sibling
   /// pillars fill their gaps below it (``PillarInput/fillGaps(through:)``, §5.3.1).
   case proposedThrough(OrderNumber)
+  /// This pillar holds a new-view certificate for `view`, which this replica leads;
+  /// it sends its NEW-VIEW part once every pillar can (``PillarInput/lead(_:)``).
+  case readyToLead(View)
   /// An input was dropped; counted and logged by the shell, never acted upon.
   case rejected(Rejection)
 }

@@ -32,17 +32,27 @@ public struct DeliveryMerger: Sendable {
     }
     ready.append((global, view, batch))
     next += 1
+    release(into: &ready)
+  }
+
+  /// State transfer installed the checkpoint at global `order`: delivery resumes
+  /// after it, everything at or below it is dropped, and what a pillar that was
+  /// ahead delivered meanwhile is handed on.
+  public mutating func skip(
+    through order: OrderNumber,
+    into ready: inout [(order: OrderNumber, view: View, batch: Batch)]
+  ) {
+    guard order >= next else { return }
+    next = order + 1
+    waiting = waiting.filter { $0.key > order }
+    release(into: &ready)
+  }
+
+  private mutating func release(into ready: inout [(order: OrderNumber, view: View, batch: Batch)])
+  {
     while let early = waiting.removeValue(forKey: next) {
       ready.append((next, early.view, early.batch))
       next += 1
     }
-  }
-
-  /// State transfer installed the checkpoint at global `order`: delivery resumes
-  /// after it, and everything at or below it is dropped.
-  public mutating func skip(through order: OrderNumber) {
-    guard order >= next else { return }
-    next = order + 1
-    waiting = waiting.filter { $0.key > order }
   }
 }

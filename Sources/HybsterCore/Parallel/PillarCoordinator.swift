@@ -6,7 +6,9 @@
 ///    pillar is told to leave it too, handing over the latest stable checkpoint so
 ///    that each adapts its window before it sends its VIEW-CHANGE part;
 /// 2. *new view*: VIEW-CHANGE, NEW-VIEW and NEW-VIEW-ACK parts are assembled by a
-///    ``ViewChangeGate`` and reach the pillars only when all P parts are valid;
+///    ``ViewChangeGate`` and reach the pillars only when all P parts are valid; a
+///    new leader's pillars send their NEW-VIEW parts only once every one of them
+///    holds a new-view certificate;
 /// 3. *stable view*: the replica is in a view once every pillar installed it.
 ///
 /// Pure, like the pillars: the shells pass it the pillars' coordinated actions and
@@ -43,6 +45,8 @@ public struct PillarCoordinator: Sendable {
   public private(set) var view: View = 0
   var installed: [View]
   var fillSent: [OrderNumber]
+  var readyToLead: [View]
+  var ledView: View = 0
 
   /// A coordinator for `configuration.pillarCount` pillars.
   public init(configuration: ProtocolConfiguration) {
@@ -51,6 +55,7 @@ public struct PillarCoordinator: Sendable {
     gate = ViewChangeGate(pillarCount: configuration.pillarCount)
     installed = Array(repeating: 0, count: configuration.pillarCount)
     fillSent = Array(repeating: 0, count: configuration.pillarCount)
+    readyToLead = Array(repeating: 0, count: configuration.pillarCount)
   }
 
   /// The next global order number execution waits for.
@@ -64,7 +69,7 @@ public struct PillarCoordinator: Sendable {
   public static func isCoordinated(_ action: PillarAction) -> Bool {
     switch action {
     case .deliver, .checkpointStable, .stateTransferNeeded, .viewChangeStarted, .viewInstalled,
-      .proposedThrough:
+      .proposedThrough, .readyToLead:
       true
     case .send, .broadcast, .armBatchTimer, .rejected: false
     }
@@ -95,6 +100,7 @@ public struct PillarCoordinator: Sendable {
     case .viewChangeStarted(let target):
       guard target > leaving else { return }
       leaving = target
+      gate.changing(to: target)
       out.append(.viewChangeStarted(view: target))
       for other in others { out.append(.pillar(other, .leaveView(target, checkpoint: stable))) }
     case .viewInstalled(let installedView, let leader):
@@ -105,6 +111,15 @@ public struct PillarCoordinator: Sendable {
         view = everyone
         out.append(.viewInstalled(view: everyone, leader: leader))
       }
+    case .readyToLead(let target):
+      // ⑥–⑦ of §5.3.3: the NEW-VIEW parts go out once every pillar holds a
+      // new-view certificate for the view this replica leads.
+      readyToLead[pillar] = max(readyToLead[pillar], target)
+      guard target == leaving, target > ledView, readyToLead.allSatisfy({ $0 == target }) else {
+        return
+      }
+      ledView = target
+      for every in 0..<configuration.pillarCount { out.append(.pillar(every, .lead(target))) }
     case .proposedThrough(let order):
       for other in others {
         let target = layout.fillTarget(afterLocal: order, of: pillar, for: other)
@@ -148,7 +163,11 @@ public struct PillarCoordinator: Sendable {
   /// State transfer installed the checkpoint at global `order`: every pillar and the
   /// merge resume after it.
   public mutating func stateTransferred(order: OrderNumber, into out: inout [Output]) {
-    merger.skip(through: order)
+    var ready: [(order: OrderNumber, view: View, batch: Batch)] = []
+    merger.skip(through: order, into: &ready)
+    for instance in ready {
+      out.append(.deliver(order: instance.order, view: instance.view, batch: instance.batch))
+    }
     let local = layout.localCheckpoint(ofGlobal: order)
     for pillar in 0..<configuration.pillarCount {
       out.append(.pillar(pillar, .stateTransferred(order: local)))

@@ -132,7 +132,8 @@ public struct ReplicaPillars: Sendable {
           case .broadcast(let message): actions.append(.broadcast(message, pillar: pillar))
           case .armBatchTimer: actions.append(.armBatchTimer(pillar: pillar))
           case .rejected(let rejection): actions.append(.rejected(rejection, pillar: pillar))
-          default: coordinator.pillar(pillar, did: action, into: &more)
+          default:
+            coordinator.pillar(pillar, did: action, into: &more)
           }
         }
         work.append(contentsOf: more)

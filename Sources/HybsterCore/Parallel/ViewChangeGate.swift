@@ -6,8 +6,9 @@
 /// with all its pillars, never with some.
 ///
 /// Parts are checked by the caller's validator before they are held, so an
-/// invalid part never completes a message. Bounded: only views in
-/// (floor, floor + ``viewsAhead``] are held, one part per pillar, origin and kind.
+/// invalid part never completes a message. Bounded: only views from one below the
+/// view the replica is changing to up to ``viewsAhead`` beyond it are held, one part
+/// per pillar, origin and kind.
 public struct ViewChangeGate: Sendable {
   /// Which split message a part belongs to.
   public enum Kind: UInt8, Hashable, Sendable {
@@ -24,6 +25,8 @@ public struct ViewChangeGate: Sendable {
   public let pillarCount: Int
   /// Parts received for views above this are held (the lowest view any pillar is in).
   public private(set) var floor: View = 0
+  /// The view the replica is changing to (or its view, when it is not changing).
+  public private(set) var target: View = 0
   private var parts: [Key: [Int: (message: ProtocolMessage, sender: ReplicaID)]] = [:]
   private var complete: Set<Key> = []
 
@@ -37,6 +40,9 @@ public struct ViewChangeGate: Sendable {
 
   /// The number of parts held (bounded).
   public var heldParts: Int { parts.values.reduce(0) { $0 + $1.count } }
+
+  /// Whether `message` is one part of a split view-change message.
+  public static func isSplit(_ message: ProtocolMessage) -> Bool { key(of: message) != nil }
 
   /// The kind, origin and view of a split message; nil for every other message.
   static func key(of message: ProtocolMessage) -> Key? {
@@ -67,10 +73,10 @@ public struct ViewChangeGate: Sendable {
     _ message: ProtocolMessage, from sender: ReplicaID, pillar: Int,
     isValid: (ProtocolMessage) -> Bool
   ) -> Verdict {
-    guard pillarCount > 1, let key = Self.key(of: message), key.view > floor,
+    guard pillarCount > 1, let key = Self.key(of: message), key.view > lowestHeld,
       !complete.contains(key)
     else { return .release([(pillar, message, sender)]) }
-    guard key.view <= floor + Self.viewsAhead else { return .held }
+    guard key.view <= max(floor, target) + Self.viewsAhead else { return .held }
     if parts[key]?[pillar] != nil { return .held }
     guard isValid(message) else { return .invalid }
     parts[key, default: [:]][pillar] = (message, sender)
@@ -80,11 +86,27 @@ public struct ViewChangeGate: Sendable {
     return .release(all.map { ($0.key, $0.value.message, $0.value.sender) })
   }
 
+  /// Parts of views up to this one pass at once (pillars only answer them).
+  var lowestHeld: View { max(floor, target > 1 ? target - 2 : 0) }
+
   /// Every pillar is in `view` or later: parts of views up to it are no longer held.
   public mutating func advance(to view: View) {
     guard view > floor else { return }
     floor = view
-    parts = parts.filter { $0.key.view > view }
-    complete = complete.filter { $0.view > view }
+    prune()
+  }
+
+  /// The replica left its view for `view`: hold parts around it. (A view change that
+  /// fails again and again moves the target, not the floor; the held views follow.)
+  public mutating func changing(to view: View) {
+    guard view > target else { return }
+    target = view
+    prune()
+  }
+
+  private mutating func prune() {
+    let lowest = lowestHeld
+    parts = parts.filter { $0.key.view > lowest }
+    complete = complete.filter { $0.view > lowest }
   }
 }

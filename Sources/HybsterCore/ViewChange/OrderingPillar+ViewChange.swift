@@ -216,6 +216,14 @@ extension OrderingPillar {
       guard
         isValidNewViewCertificate(view: target, viewChanges: certificate, acknowledgments: acks)
       else { continue }
+      if configuration.pillarCount > 1, viewChange.leadApproved != target {
+        // The replica leads with all its pillars or with none (§5.3.3, ⑥–⑦).
+        if viewChange.readyReported != target {
+          viewChange.readyReported = target
+          actions.append(.readyToLead(target))
+        }
+        return
+      }
       sendNewView(target, viewChanges: certificate, acknowledgments: acks, into: &actions)
       return
     }
@@ -333,7 +341,11 @@ extension OrderingPillar {
 
   /// After a view change, requests clients sent here go to the new leader (or, at
   /// the new leader, into its queue) without waiting for the clients to retry.
+  /// Each awaited request's timer restarts: the new leader gets a full timeout for
+  /// it (otherwise the requests that made us suspect the old leader would at once
+  /// make us suspect the new one as well).
   mutating func handOverAwaitedRequests(into actions: inout [PillarAction]) {
+    for ref in Array(viewChange.awaited.keys) { viewChange.awaited[ref]!.since = ticks }
     let waiting = viewChange.awaited.values.map(\.request).sorted {
       ($0.client, $0.lane, $0.sequence) < ($1.client, $1.lane, $1.sequence)
     }

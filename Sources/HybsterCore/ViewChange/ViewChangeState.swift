@@ -30,6 +30,11 @@ struct ViewChangeState: Sendable {
   var ticksInChange: UInt64 = 0
   /// View changes in a row without a NEW-VIEW (the timeout doubles each time).
   var failedAttempts: Int = 0
+  /// With several pillars (§5.3.3): the view this pillar told the coordinator it
+  /// could lead, and the view the coordinator let every pillar lead (a leader's
+  /// pillars send their NEW-VIEW parts together, or none does).
+  var readyReported: View = 0
+  var leadApproved: View = 0
 
   /// The most requests remembered as awaited, and their most operation bytes.
   static let awaitedLimit = 4096

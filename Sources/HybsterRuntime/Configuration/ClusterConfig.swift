@@ -11,10 +11,14 @@ public struct ClusterConfig: Codable, Hashable, Sendable {
     public var id: ReplicaID
     /// Host name or IP address.
     public var host: String
-    /// Port for replica-to-replica traffic.
+    /// Port for replica-to-replica traffic of pillar 0; pillar u listens on
+    /// `peerPort + u` (§5.3: each pillar talks to the same pillar of its peers).
     public var peerPort: Int
     /// Port for clients.
     public var clientPort: Int
+
+    /// The port pillar `pillar` listens on for its peers' same pillar.
+    public func peerPort(pillar: Int) -> Int { peerPort + pillar }
 
     /// Creates an address.
     public init(id: ReplicaID, host: String, peerPort: Int, clientPort: Int) {
@@ -71,20 +75,26 @@ public struct ClusterConfig: Codable, Hashable, Sendable {
     self.timing = timing
   }
 
-  /// A loopback cluster of `replicaCount` replicas on consecutive ports from `basePort`
-  /// (peer ports first, then client ports).
+  /// A loopback cluster of `replicaCount` replicas on consecutive ports from `basePort`:
+  /// per replica, one peer port per pillar, then its client port
+  /// (``portsPerReplica(pillars:)`` in all).
   public static func loopback(
     replicaCount: Int, basePort: Int, host: String = "127.0.0.1",
     protocolParameters: ProtocolConfiguration? = nil,
     service: ServiceKind = .microbenchmark(replySize: 0)
   ) -> ClusterConfig {
     let parameters = protocolParameters ?? ProtocolConfiguration(replicaCount: replicaCount)
+    let stride = portsPerReplica(pillars: parameters.pillarCount)
     let replicas = (0..<replicaCount).map { i in
       ReplicaAddress(
-        id: ReplicaID(i), host: host, peerPort: basePort + 2 * i, clientPort: basePort + 2 * i + 1)
+        id: ReplicaID(i), host: host, peerPort: basePort + stride * i,
+        clientPort: basePort + stride * i + stride - 1)
     }
     return ClusterConfig(protocolParameters: parameters, replicas: replicas, service: service)
   }
+
+  /// The ports one replica of a loopback cluster uses: one per pillar, one for clients.
+  public static func portsPerReplica(pillars: Int) -> Int { pillars + 1 }
 
   /// Checks the whole configuration; the error says what is wrong.
   public func validate() throws(ConfigError) {
@@ -98,7 +108,9 @@ public struct ClusterConfig: Codable, Hashable, Sendable {
       guard replica.id == ReplicaID(index) else {
         throw .replicaOrder(index: index, id: replica.id)
       }
-      for port in [replica.peerPort, replica.clientPort] where !(1...65_535).contains(port) {
+      let lastPeerPort = replica.peerPort(pillar: protocolParameters.pillarCount - 1)
+      for port in [replica.peerPort, lastPeerPort, replica.clientPort]
+      where !(1...65_535).contains(port) {
         throw .invalidPort(replica: replica.id, port: port)
       }
       guard !replica.host.isEmpty else { throw .emptyHost(replica: replica.id) }

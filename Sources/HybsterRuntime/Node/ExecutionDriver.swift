@@ -32,21 +32,29 @@ enum InstallResult: Sendable, Equatable {
   case failed(String)
 }
 
-/// The runtime shell around the ``HybsterCore/ExecutionStage`` (§5.2, §5.3: the
-/// execution stage delivers in global order on its own thread). Confined to its own
-/// event loop, which also owns every client connection: replies are written without
-/// changing threads, and retransmitted requests are answered from the reply cache
-/// before they reach the ordering pillar.
+/// The runtime shell around the ``HybsterCore/ExecutionStage`` and the
+/// ``HybsterCore/PillarCoordinator`` (§5.2, §5.3: the execution stage delivers in
+/// global order on its own thread). Confined to its own event loop, which also owns
+/// every client connection: replies are written without changing threads, and
+/// retransmitted requests are answered from the reply cache before they reach a
+/// pillar. The coordinator's inputs for pillars cross to their threads in one hop
+/// per pillar and turn.
 final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, @unchecked Sendable
 {
   let eventLoop: any EventLoop
   private var stage: ExecutionStage<Service>
-  private let ordering: OrderingDriver
+  private let pillars: [OrderingDriver]
+  private var coordinator: PillarCoordinator
+  /// Copies of the pillars as they started, used only to check view-change parts
+  /// (the checks depend on the configuration and the group key alone).
+  private let validators: [OrderingPillar]
+  private var outputs: [PillarCoordinator.Output] = []
+  private var pillarInputs: [[PillarInput]]
   private let logger: Logger
   private var clients: [ClientID: any Channel] = [:]
   private var dirtyClients: [any Channel] = []
   private var replies: [Reply] = []
-  private var requestsForOrdering: [Request] = []
+  private var requestsForOrdering: [[Request]]
   private var lastView: View = 0
   private var flushBatcher: TurnBatcher!
   private var requestBatcher: TurnBatcher!
@@ -57,13 +65,17 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
   private var encodedSnapshots: [OrderNumber: EncodedSnapshot] = [:]
 
   init(
-    stage: ExecutionStage<Service>, eventLoop: any EventLoop, ordering: OrderingDriver,
+    stage: ExecutionStage<Service>, eventLoop: any EventLoop, pillars: [OrderingDriver],
     maxParked: Int, logger: Logger
   ) {
     self.maxParked = maxParked
     self.stage = stage
     self.eventLoop = eventLoop
-    self.ordering = ordering
+    self.pillars = pillars
+    validators = pillars.map(\.pillar)
+    coordinator = PillarCoordinator(configuration: pillars[0].pillar.configuration)
+    pillarInputs = Array(repeating: [], count: pillars.count)
+    requestsForOrdering = Array(repeating: [], count: pillars.count)
     self.logger = logger
     let box = UnsafeTransfer(self)
     flushBatcher = TurnBatcher(eventLoop: eventLoop) { box.value.flushClients() }
@@ -76,17 +88,71 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
   }
 
   private func process(_ work: [ExecutionWork]) {
-    var checkpoints: [(OrderNumber, Digest)] = []
+    outputs.removeAll(keepingCapacity: true)
     for item in work {
       switch item {
+      case .pillarAction(let pillar, let action):
+        coordinator.pillar(pillar, did: action, into: &outputs)
+      case .viewChangePart(let pillar, let message, let sender):
+        let validator = validators[pillar]
+        if let rejection = coordinator.admit(
+          message, from: sender, pillar: pillar,
+          isValid: { validator.isValidViewChangePart($0) }, into: &outputs)
+        {
+          logger.notice("dropped view-change part from \(sender): \(rejection)")
+        }
+      case .stateTransferred(let order):
+        coordinator.stateTransferred(order: order, into: &outputs)
+      }
+    }
+    var checkpoints: [(OrderNumber, Digest)] = []
+    for output in outputs {
+      switch output {
+      case .pillar(let pillar, let input):
+        pillarInputs[pillar].append(input)
       case .deliver(let order, let view, let batch):
         deliver(order: order, view: view, batch: batch, checkpoints: &checkpoints)
-      case .checkpointStable(let order):
+      case .checkpointStable(let order, let digest):
         stage.checkpointStable(at: order)
         encodedSnapshots = encodedSnapshots.filter { $0.key >= order }
+        if stallReported, order > stage.lastExecuted {
+          fetchState(order: order, stateDigest: digest, from: stableSources)
+        }
+      case .stateTransferNeeded(let order, let digest, let from):
+        fetchState(order: order, stateDigest: digest, from: from)
+      case .viewChangeStarted(let view):
+        logger.warning("suspecting the leader: changing to view \(view)")
+      case .viewInstalled(let view, let leader):
+        logger.notice("view \(view) installed, leader \(leader)")
       }
     }
     report(checkpoints)
+    sendPillarInputs()
+  }
+
+  /// The replicas that vouched for the stable checkpoint.
+  private var stableSources: [ReplicaID] {
+    coordinator.stable?.proof.map(\.replica).filter { $0 != stage.replica } ?? []
+  }
+
+  /// Asks pillar 0's driver, which owns state transfer, to fetch a stable checkpoint.
+  private func fetchState(order: OrderNumber, stateDigest: Digest, from: [ReplicaID]) {
+    let driver = UnsafeTransfer(pillars[0])
+    driver.value.eventLoop.execute {
+      driver.value.startStateTransfer(order: order, stateDigest: stateDigest, from: from)
+    }
+  }
+
+  /// Hands the coordinator's inputs to their pillars, one hop per pillar.
+  private func sendPillarInputs() {
+    for pillar in pillarInputs.indices where !pillarInputs[pillar].isEmpty {
+      let inputs = pillarInputs[pillar]
+      pillarInputs[pillar].removeAll(keepingCapacity: true)
+      let driver = UnsafeTransfer(pillars[pillar])
+      driver.value.eventLoop.execute {
+        for input in inputs { driver.value.handle(input) }
+      }
+    }
   }
 
   /// Executes in order without gaps. ``ExecutionStage/execute(order:view:batch:replies:)``
@@ -137,8 +203,12 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     stallReported = true
     let last = stage.lastExecuted
     logger.error("execution gap after \(last): parking deliveries and requesting state")
-    let ordering = UnsafeTransfer(self.ordering)
-    ordering.value.eventLoop.execute { ordering.value.executionStalled(after: last) }
+    if let stable = coordinator.stable {
+      let order = coordinator.layout.globalCheckpoint(ofLocal: stable.order)
+      if order > last {
+        fetchState(order: order, stateDigest: stable.stateDigest, from: stableSources)
+      }
+    }
   }
 
   func encodedSnapshot(
@@ -185,19 +255,19 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     var checkpoints: [(OrderNumber, Digest)] = []
     drainParked(checkpoints: &checkpoints)
     report(checkpoints)
+    sendPillarInputs()
     if parked.isEmpty { stallReported = false }
     return .installed
   }
 
+  /// Hands each checkpoint taken to the pillar whose turn it is (§5.3.2); the
+  /// caller sends the inputs.
   private func report(_ checkpoints: [(OrderNumber, Digest)]) {
-    guard !checkpoints.isEmpty else { return }
-    let taken = checkpoints
-    let ordering = UnsafeTransfer(self.ordering)
-    ordering.value.eventLoop.execute {
-      for (order, digest) in taken {
-        ordering.value.handle(.checkpointTaken(order: order, stateDigest: digest))
-      }
+    var taken: [PillarCoordinator.Output] = []
+    for (order, digest) in checkpoints {
+      coordinator.checkpointTaken(order: order, stateDigest: digest, into: &taken)
     }
+    for case .pillar(let pillar, let input) in taken { pillarInputs[pillar].append(input) }
   }
 
   /// A client connection said hello.
@@ -218,16 +288,20 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
       return
     }
     if cached.stale { return }
-    requestsForOrdering.append(request)
+    let pillar = coordinator.layout.pillar(ofClient: request.client, lane: request.lane)
+    requestsForOrdering[pillar].append(request)
     requestBatcher.request()
   }
 
+  /// Hands client requests to the pillars that order them, one hop per pillar.
   private func forwardRequests() {
-    let requests = requestsForOrdering
-    requestsForOrdering.removeAll(keepingCapacity: true)
-    let ordering = UnsafeTransfer(self.ordering)
-    ordering.value.eventLoop.execute {
-      for request in requests { ordering.value.handle(.request(request)) }
+    for pillar in requestsForOrdering.indices where !requestsForOrdering[pillar].isEmpty {
+      let requests = requestsForOrdering[pillar]
+      requestsForOrdering[pillar].removeAll(keepingCapacity: true)
+      let driver = UnsafeTransfer(pillars[pillar])
+      driver.value.eventLoop.execute {
+        for request in requests { driver.value.handle(.request(request)) }
+      }
     }
   }
 

@@ -37,8 +37,9 @@ struct OutgoingState {
 
 /// State transfer (§5.2.2) in the ordering driver. The requesting side runs a
 /// ``StateTransferSession`` on the ordering loop, installs the verified snapshot on
-/// the execution loop and then tells the pillar (`.stateTransferred`), which only
-/// then resumes delivery after the snapshot's order number. The serving side reads
+/// the execution loop and then tells the coordinator (`.stateTransferred`), which
+/// tells every pillar; only then do they resume delivery after the snapshot's order
+/// number. With several pillars, pillar 0's driver and links carry state transfer. The serving side reads
 /// the snapshot on the execution loop and writes it back on the ordering loop, at
 /// most ``StateTransferOptions/chunksPerTurn`` chunks per turn and only while the
 /// peer connection is writable, so a 256 MiB state is never queued at once.
@@ -113,20 +114,19 @@ extension OrderingDriver {
   private func installed(_ order: OrderNumber, bytes: UInt64, result: InstallResult) {
     guard var session = stateTransfer, session.order == order else {
       // A newer transfer started meanwhile; the pillar ignores an outdated report.
-      if result == .installed { handle(.stateTransferred(order: order)) }
+      if result == .installed { submit(.stateTransferred(order: order)) }
       return
     }
     installing = false
     switch result {
     case .installed:
       stateTransfer = nil
-      executionStalledAfter = nil
       counters.stateTransfersCompleted += 1
       let elapsed = (NIODeadline.now() - stateTransferStarted).nanoseconds / 1_000_000
       logger.notice(
         "installed the state at \(order) (\(bytes) bytes from \(session.source), \(session.attempts) attempt(s), \(elapsed) ms)"
       )
-      handle(.stateTransferred(order: order))
+      submit(.stateTransferred(order: order))
       onStateInstalled?(
         ReplicaNode.StateInstalled(
           order: order, bytes: bytes, milliseconds: elapsed, attempts: session.attempts))
@@ -140,16 +140,6 @@ extension OrderingDriver {
       stateTransfer = session
       logger.error("installing the state at \(order) failed (\(reason)); asking \(next)")
       requestState(from: next, order: order)
-    }
-  }
-
-  /// The execution stage received a delivery after a gap (it must not execute it).
-  func executionStalled(after lastExecuted: OrderNumber) {
-    executionStalledAfter = lastExecuted
-    if let stable = pillar.stableCheckpoint, stable.order > lastExecuted {
-      startStateTransfer(
-        order: stable.order, stateDigest: stable.stateDigest,
-        from: stable.proof.map(\.replica).filter { $0 != pillar.replica })
     }
   }
 

@@ -5,11 +5,15 @@ import NIOCore
 
 /// The runtime shell around one ``HybsterCore/OrderingPillar``: feeds it inputs from
 /// peers, clients and timers, and carries out its actions (§5.2). Confined to one
-/// event loop, which also owns every replica-to-replica connection, so protocol
-/// messages never change threads.
+/// event loop, which also owns the connections to the same pillar of every other
+/// replica, so protocol messages never change threads (§5.3: one thread per pillar).
+/// What concerns all pillars (deliveries, checkpoints, view changes, gap filling)
+/// goes to the ``HybsterCore/PillarCoordinator`` on the execution loop.
 final class OrderingDriver {
   let eventLoop: any EventLoop
   var pillar: OrderingPillar
+  /// This pillar's index.
+  let index: Int
   var links: [ReplicaID: PeerLink] = [:]
   private var actions: [PillarAction] = []
   let logger: Logger
@@ -20,8 +24,6 @@ final class OrderingDriver {
   var installing = false
   /// State being sent to peers, one stream per peer.
   var outgoingStates: [ReplicaID: OutgoingState] = [:]
-  /// Set when the execution stage found a gap after this order number.
-  var executionStalledAfter: OrderNumber?
   var onStateInstalled: (@Sendable (ReplicaNode.StateInstalled) -> Void)?
   private let timing: ClusterConfig.Timing
   private var flushBatcher: TurnBatcher!
@@ -39,6 +41,7 @@ final class OrderingDriver {
   ) {
     self.stateTransferOptions = stateTransfer
     self.pillar = pillar
+    self.index = pillar.pillar
     self.eventLoop = eventLoop
     self.timing = timing
     self.logger = logger
@@ -47,13 +50,13 @@ final class OrderingDriver {
     handOffBatcher = TurnBatcher(eventLoop: eventLoop) { box.value.handOff() }
   }
 
-  /// Connects to every peer and starts the tick timer.
+  /// Connects to this pillar of every peer and starts the tick timer.
   func start(addresses: [ClusterConfig.ReplicaAddress]) {
     eventLoop.preconditionInEventLoop()
     for address in addresses where address.id != pillar.replica {
       let link = PeerLink(
-        peer: address.id, address: address, own: pillar.replica, eventLoop: eventLoop,
-        logger: logger)
+        peer: address.id, host: address.host, port: address.peerPort(pillar: index),
+        own: pillar.replica, eventLoop: eventLoop, logger: logger)
       links[address.id] = link
       link.start()
     }
@@ -77,6 +80,16 @@ final class OrderingDriver {
     links.removeAll()
   }
 
+  /// A message from this pillar of a peer. Parts of split view-change messages go
+  /// to the coordinator first, which passes them on once all parts are there (§5.3.3).
+  func receive(_ message: ProtocolMessage, from peer: ReplicaID) {
+    if pillar.configuration.pillarCount > 1, ViewChangeGate.isSplit(message) {
+      submit(.viewChangePart(pillar: index, message, from: peer))
+    } else {
+      handle(.message(message, from: peer))
+    }
+  }
+
   /// Feeds one input to the pillar and carries out the resulting actions.
   func handle(_ input: PillarInput) {
     actions.removeAll(keepingCapacity: true)
@@ -92,33 +105,17 @@ final class OrderingDriver {
     case .broadcast(let message):
       let frame = encode(message)
       for link in links.values { write(frame, to: link) }
-    case .deliver(let order, let view, let batch):
+    case .deliver:
       counters.delivered += 1
-      executionWork.append(.deliver(order: order, view: view, batch: batch))
-      handOffBatcher.request()
-    case .checkpointStable(let order, let digest):
-      executionWork.append(.checkpointStable(order: order))
-      handOffBatcher.request()
-      if let stalled = executionStalledAfter, order > stalled, let stable = pillar.stableCheckpoint,
-        stable.order == order
-      {
-        startStateTransfer(
-          order: order, stateDigest: digest,
-          from: stable.proof.map(\.replica).filter { $0 != pillar.replica })
-      }
-    case .stateTransferNeeded(let order, let digest, let from):
-      counters.stateTransfersNeeded += 1
-      startStateTransfer(order: order, stateDigest: digest, from: from)
+      submit(.pillarAction(pillar: index, action))
+    case .checkpointStable, .stateTransferNeeded, .viewChangeStarted, .viewInstalled,
+      .proposedThrough, .readyToLead:
+      submit(.pillarAction(pillar: index, action))
     case .armBatchTimer:
       let box = UnsafeTransfer(self)
       eventLoop.scheduleTask(in: .microseconds(Int64(timing.batchFlushMicroseconds))) {
         box.value.handle(.batchTimeout)
       }
-    case .viewChangeStarted(let view):
-      counters.viewChanges += 1
-      logger.warning("suspecting the leader: changing to view \(view)")
-    case .viewInstalled(let view, let leader):
-      logger.notice("view \(view) installed, leader \(leader)")
     case .rejected(let rejection):
       counters.rejected += 1
       if counters.rejected <= 20 || counters.rejected % 10_000 == 0 {
@@ -146,6 +143,12 @@ final class OrderingDriver {
     dirtyLinks.removeAll(keepingCapacity: true)
   }
 
+  /// Queues work for the execution loop, handed over once per event-loop turn.
+  func submit(_ work: ExecutionWork) {
+    executionWork.append(work)
+    handOffBatcher.request()
+  }
+
   private func handOff() {
     guard let execution, !executionWork.isEmpty else { return }
     let work = executionWork
@@ -154,17 +157,25 @@ final class OrderingDriver {
   }
 }
 
-/// Work the ordering side hands to the execution stage, in order.
+/// Work a pillar hands to the execution loop (its coordinator and stage), in order.
 enum ExecutionWork: Sendable {
-  case deliver(order: OrderNumber, view: View, batch: Batch)
-  case checkpointStable(order: OrderNumber)
+  /// A coordinated action of a pillar (see ``PillarCoordinator/isCoordinated(_:)``).
+  case pillarAction(pillar: Int, PillarAction)
+  /// A part of a split view-change message a pillar received (§5.3.3).
+  case viewChangePart(pillar: Int, ProtocolMessage, from: ReplicaID)
+  /// State transfer installed the checkpoint at global `order`.
+  case stateTransferred(order: OrderNumber)
 }
 
 /// Counters a replica reports (and logs at shutdown).
 struct RuntimeCounters: Sendable {
   var delivered = 0
   var rejected = 0
-  var stateTransfersNeeded = 0
-  var viewChanges = 0
   var stateTransfersCompleted = 0
+
+  static func + (a: Self, b: Self) -> Self {
+    RuntimeCounters(
+      delivered: a.delivered + b.delivered, rejected: a.rejected + b.rejected,
+      stateTransfersCompleted: a.stateTransfersCompleted + b.stateTransfersCompleted)
+  }
 }

@@ -8,13 +8,15 @@ import NIOPosix
 import ServiceLifecycle
 import TrInX
 
-/// One Hybster replica process (HybsterS: one ordering pillar, §5.2; §6 "an
-/// additional thread for the execution stage"). A swift-service-lifecycle
-/// `Service`: `run()` serves until graceful shutdown (SIGTERM in `hybster replica`).
+/// One Hybster replica process: P ordering pillars (§5.3; P = 1 is HybsterS, §5.2)
+/// and the execution stage (§6: "an additional thread for the execution stage"). A
+/// swift-service-lifecycle `Service`: `run()` serves until graceful shutdown
+/// (SIGTERM in `hybster replica`).
 ///
-/// Threads: one event loop owns the ordering pillar and every replica connection;
-/// a second owns the execution stage and every client connection. Work crosses
-/// between them in batches, once per event-loop turn.
+/// Threads: one event loop per pillar owns that pillar, its TrInX instance and its
+/// connections to the same pillar of every peer; one more owns the execution stage,
+/// the pillar coordinator and every client connection. Work crosses between them in
+/// batches, once per event-loop turn; no lock is taken on the way.
 public final class ReplicaNode: Service, Sendable {
   /// The cluster configuration.
   public let config: ClusterConfig
@@ -54,9 +56,12 @@ public final class ReplicaNode: Service, Sendable {
       self.stateTransfer = stateTransfer
     }
 
-    /// The reservation file of `replica` in `directory`.
-    public static func reservationPath(in directory: String, replica: ReplicaID) -> String {
-      (directory as NSString).appendingPathComponent("replica-\(replica).counter")
+    /// The reservation file of pillar `pillar` of `replica` in `directory`.
+    public static func reservationPath(
+      in directory: String, replica: ReplicaID, pillar: Int = 0
+    ) -> String {
+      let name = pillar == 0 ? "replica-\(replica).counter" : "replica-\(replica)-\(pillar).counter"
+      return (directory as NSString).appendingPathComponent(name)
     }
   }
 
@@ -109,14 +114,14 @@ public final class ReplicaNode: Service, Sendable {
 
   /// The TrInX instance, restored from and limited by the reservation file when a
   /// data directory is configured (§5.1; `docs/trinx.md`).
-  private func openTrInX(instance: TrInXInstanceID) throws -> TrInXInstance {
+  private func openTrInX(instance: TrInXInstanceID, pillar: Int) throws -> TrInXInstance {
     guard let directory = options.dataDirectory else {
       return try TrInXInstance(id: instance, counterCount: CounterLayout.count, key: groupKey)
     }
     try FileManager.default.createDirectory(
       atPath: directory, withIntermediateDirectories: true)
     let writer = FileReservationWriter(
-      path: Options.reservationPath(in: directory, replica: id), instance: instance,
+      path: Options.reservationPath(in: directory, replica: id, pillar: pillar), instance: instance,
       key: groupKey)
     let restored = try writer.load()
     let reservation = try CounterReservation.open(
@@ -129,14 +134,15 @@ public final class ReplicaNode: Service, Sendable {
     try trinx.limitCertification(reservation.limit, store: reservation)
     if let restored {
       logger.notice(
-        "restarted: ordering counter restored to its reservation \(restored); reserved up to \(reservation.durable)"
+        "restarted: pillar \(pillar)'s ordering counter restored to its reservation \(restored); reserved up to \(reservation.durable)"
       )
     }
     return trinx
   }
 
   private func serve<S: ReplicatedService>(_ service: S) async throws {
-    let orderingGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let orderingGroup = MultiThreadedEventLoopGroup(
+      numberOfThreads: config.protocolParameters.pillarCount)
     let executionGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     do {
       try await serve(service, orderingGroup: orderingGroup, executionGroup: executionGroup)
@@ -154,46 +160,53 @@ public final class ReplicaNode: Service, Sendable {
     executionGroup: MultiThreadedEventLoopGroup
   ) async throws {
     let parameters = config.protocolParameters
-    let trinx = try openTrInX(instance: parameters.trinxInstances[Int(id)])
-    let pillar = OrderingPillar(
-      configuration: parameters, replica: id, trinx: trinx,
-      keyring: ClientKeyring(replicaSecret: clientSecret))
     let stage = ExecutionStage(
       service: service, replica: id, checkpointInterval: parameters.checkpointInterval,
       keyring: ClientKeyring(replicaSecret: clientSecret))
-
-    let orderingLoop = orderingGroup.next()
-    let executionLoop = executionGroup.next()
-    let ordering = OrderingDriver(
-      pillar: pillar, eventLoop: orderingLoop, timing: config.timing,
-      stateTransfer: options.stateTransfer, logger: logger)
-    ordering.onStateInstalled = options.onStateInstalled
+    var drivers: [OrderingDriver] = []
+    for index in 0..<parameters.pillarCount {
+      let trinx = try openTrInX(
+        instance: parameters.trinxInstance(of: id, pillar: index), pillar: index)
+      let pillar = OrderingPillar(
+        configuration: parameters, replica: id, pillar: index, trinx: trinx,
+        keyring: ClientKeyring(replicaSecret: clientSecret))
+      var pillarLogger = logger
+      if parameters.pillarCount > 1 { pillarLogger[metadataKey: "pillar"] = "\(index)" }
+      let driver = OrderingDriver(
+        pillar: pillar, eventLoop: orderingGroup.next(), timing: config.timing,
+        stateTransfer: options.stateTransfer, logger: pillarLogger)
+      driver.onStateInstalled = options.onStateInstalled
+      drivers.append(driver)
+    }
     let execution = ExecutionDriver(
-      stage: stage, eventLoop: executionLoop, ordering: ordering,
+      stage: stage, eventLoop: executionGroup.next(), pillars: drivers,
       maxParked: 2 * Int(parameters.windowSize), logger: logger)
-    let orderingBox = UnsafeTransfer(ordering)
     let executionBox = UnsafeTransfer(execution)
-    try await orderingLoop.submit { orderingBox.value.execution = executionBox.value }.get()
-
     let address = config.replicas[Int(id)]
     let replicaCount = config.replicas.count
     let logger = self.logger
-    let peerServer = try await Self.listen(
-      group: orderingGroup, host: address.host, port: address.peerPort
-    ) {
-      PeerInboundHandler(ordering: orderingBox.value, replicaCount: replicaCount, logger: logger)
+    var peerServers: [any Channel] = []
+    for driver in drivers {
+      let box = UnsafeTransfer(driver)
+      try await driver.eventLoop.submit { box.value.execution = executionBox.value }.get()
+      peerServers.append(
+        try await Self.listen(
+          group: driver.eventLoop, host: address.host, port: address.peerPort(pillar: driver.index)
+        ) {
+          PeerInboundHandler(ordering: box.value, replicaCount: replicaCount, logger: logger)
+        })
     }
     let clientServer = try await Self.listen(
       group: executionGroup, host: address.host, port: address.clientPort
     ) {
       ClientInboundHandler(execution: executionBox.value, logger: logger)
     }
-
-    try await orderingLoop.submit {
-      orderingBox.value.start(addresses: self.config.replicas)
-    }.get()
+    for driver in drivers {
+      let box = UnsafeTransfer(driver)
+      try await driver.eventLoop.submit { box.value.start(addresses: self.config.replicas) }.get()
+    }
     logger.info(
-      "replica \(id) serving: replicas on \(address.host):\(address.peerPort), clients on \(address.host):\(address.clientPort)"
+      "replica \(id) serving with \(drivers.count) pillar(s): replicas on \(address.host):\(address.peerPort)\(drivers.count > 1 ? "-\(address.peerPort(pillar: drivers.count - 1))" : ""), clients on \(address.host):\(address.clientPort)"
     )
 
     // Serve until graceful shutdown (inside a ServiceGroup) or task cancellation.
@@ -206,11 +219,17 @@ public final class ReplicaNode: Service, Sendable {
 
     logger.info("replica \(id) shutting down")
     try? await clientServer.close()
-    try? await peerServer.close()
-    let counters = try await orderingLoop.submit {
-      orderingBox.value.stop()
-      return orderingBox.value.counters
-    }.get()
+    var counters = RuntimeCounters()
+    for (driver, server) in zip(drivers, peerServers) {
+      try? await server.close()
+      let box = UnsafeTransfer(driver)
+      counters =
+        counters
+        + (try await driver.eventLoop.submit {
+          box.value.stop()
+          return box.value.counters
+        }.get())
+    }
     logger.info(
       "replica \(id) stopped: \(counters.delivered) instances delivered, \(counters.rejected) inputs rejected"
     )
@@ -218,7 +237,7 @@ public final class ReplicaNode: Service, Sendable {
 
   /// A TCP server whose connections decode frames into `handler()`, one per connection.
   private static func listen<Handler: ChannelInboundHandler>(
-    group: MultiThreadedEventLoopGroup, host: String, port: Int,
+    group: any EventLoopGroup, host: String, port: Int,
     handler: @escaping @Sendable () -> Handler
   ) async throws -> any Channel where Handler.InboundIn == WireMessage {
     try await ServerBootstrap(group: group)

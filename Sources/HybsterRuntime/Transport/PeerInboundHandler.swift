@@ -36,7 +36,7 @@ final class PeerInboundHandler: ChannelInboundHandler {
     }
     switch message {
     case .protocolMessage(let protocolMessage):
-      ordering.handle(.message(protocolMessage, from: peer))
+      ordering.receive(protocolMessage, from: peer)
     case .stateRequest(let request):
       ordering.receiveStateRequest(request, from: peer)
     case .stateChunk(let chunk):

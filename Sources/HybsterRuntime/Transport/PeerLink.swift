@@ -13,13 +13,13 @@ final class PeerLink {
   var onWritable: (() -> Void)?
 
   init(
-    peer: ReplicaID, address: ClusterConfig.ReplicaAddress, own: ReplicaID,
-    eventLoop: any EventLoop, logger: Logger
+    peer: ReplicaID, host: String, port: Int, own: ReplicaID, eventLoop: any EventLoop,
+    logger: Logger
   ) {
     self.peer = peer
     let writable = WritableRelay()
     connection = OutboundConnection(
-      host: address.host, port: address.peerPort, hello: Hello(role: .replica(own)),
+      host: host, port: port, hello: Hello(role: .replica(own)),
       eventLoop: eventLoop
     ) { channel in
       try channel.pipeline.syncOperations.addHandler(WritabilityHandler { writable.fire() })
