@@ -322,6 +322,32 @@ extension OrderingPillar {
         prepare: prepare, batchDigest: Batch.digest(ofRequestDigests: digests),
         requestDigests: digests, delivered: prepare.order < nextDelivery)
     }
+    // Order messages of the new view that arrived before its NEW-VIEW stay: they were
+    // verified on receipt, and the view is established now. With split messages
+    // (§5.3.3) this is the rule, not the exception: a replica acts on a NEW-VIEW
+    // only with all its parts, so the new leader's first PREPAREs in one pillar
+    // overtake the NEW-VIEW parts of the pillars after it.
+    for (order, old) in slots where inWindow(order) {
+      if log[order] == nil,
+        let early = old.laterPrepares.first(where: { $0.prepare.view == newView.view })
+      {
+        let digests = early.prepare.batch.requests.map(\.digest)
+        var slot = Slot(
+          prepare: early.prepare, batchDigest: early.batchDigest, requestDigests: digests,
+          delivered: order < nextDelivery)
+        // As in receivePrepare: no COMMIT for a batch with a request we cannot
+        // authenticate.
+        for (request, digest) in zip(early.prepare.batch.requests, digests)
+        where !keyring.verify(request, digest: digest, as: replica) {
+          slot.abstain = true
+          break
+        }
+        log[order] = slot
+      }
+      if log[order] != nil {
+        log[order]!.commits = old.commits.filter { $0.value.view == newView.view }
+      }
+    }
     slots = log
     lastAcknowledged = lowWaterMark
     nextProposal = max(lowWaterMark, newView.prepares.last?.order ?? 0) + 1
