@@ -200,9 +200,9 @@ final class Cluster<Service: ReplicatedService> {
             input(.checkpointTaken(order: order, stateDigest: snapshot.digest), at: r)
           }
         }
-      case .checkpointStable(let order, _):
-        stableCheckpoints[i].append(order)
-        executions[i].checkpointStable(at: order)
+      case .checkpointStable(let stable):
+        stableCheckpoints[i].append(stable.order)
+        executions[i].checkpointStable(at: stable.order)
       case .stateTransferNeeded(let order, let digest, let from):
         stateTransfers[i].append((order, digest, from))
         guard autoStateTransfer else { break }
@@ -224,6 +224,8 @@ final class Cluster<Service: ReplicatedService> {
         viewChangesStarted[i].append(view)
       case .viewInstalled(let view, _):
         viewsInstalled[i].append(view)
+      case .proposedThrough:
+        break  // only meaningful with several pillars (§5.3.1); these tests use one
       }
     }
   }
@@ -337,7 +339,7 @@ extension Array where Element == PillarAction {
     compactMap { if case .broadcast(.status(let s)) = $0 { s } else { nil } }
   }
   var stable: [OrderNumber] {
-    compactMap { if case .checkpointStable(let o, _) = $0 { o } else { nil } }
+    compactMap { if case .checkpointStable(let s) = $0 { s.order } else { nil } }
   }
   var stateTransfers: [OrderNumber] {
     compactMap { if case .stateTransferNeeded(let o, _, _) = $0 { o } else { nil } }
