@@ -316,15 +316,31 @@ struct PillarTests {
     merger.add(pillar: 1, local: 4, view: 0, batch: .empty, into: &ready)  // global 8
     merger.add(pillar: 0, local: 5, view: 0, batch: .empty, into: &ready)  // global 9
     #expect(ready.isEmpty && merger.waitingCount == 3)
-    merger.skip(through: 6)
+    merger.skip(through: 6, into: &ready)
+    #expect(ready.isEmpty)
     #expect(merger.next == 7 && merger.waitingCount == 2)  // 2 was dropped
     merger.add(pillar: 0, local: 2, view: 0, batch: .empty, into: &ready)  // global 3: stale
     #expect(ready.isEmpty)
     merger.add(pillar: 0, local: 4, view: 0, batch: .empty, into: &ready)  // global 7
     #expect(ready.map(\.order) == [7, 8, 9])
     // Skipping backwards changes nothing.
-    merger.skip(through: 4)
-    #expect(merger.next == 10)
+    merger.skip(through: 4, into: &ready)
+    #expect(merger.next == 10 && ready.count == 3)
+  }
+
+  @Test("§5.3.1, §5.2.2: what a pillar that was ahead delivered is handed on after the skip")
+  func mergerSkipReleasesWaiting() {
+    // Found by the simulator: a replica behind a stable checkpoint in one pillar but
+    // not in the other had its early deliveries stuck behind the transferred state.
+    var merger = DeliveryMerger(layout: PillarLayout(pillarCount: 2))
+    var ready: [(order: OrderNumber, view: View, batch: Batch)] = []
+    merger.add(pillar: 0, local: 5, view: 0, batch: .empty, into: &ready)  // global 9
+    merger.add(pillar: 1, local: 5, view: 0, batch: .empty, into: &ready)  // global 10
+    merger.add(pillar: 0, local: 6, view: 0, batch: .empty, into: &ready)  // global 11
+    #expect(ready.isEmpty)
+    merger.skip(through: 8, into: &ready)
+    #expect(ready.map(\.order) == [9, 10, 11])
+    #expect(merger.next == 12 && merger.waitingCount == 0)
   }
 
   // MARK: View-change gate (§5.3.3)
