@@ -12,9 +12,12 @@ import Testing
 /// new one, and the client's requests keep completing.
 @Suite("Loopback failover", .serialized)
 struct FailoverClusterTests {
-  @Test("stopping the leader under load: a new leader is elected and requests complete")
-  func leaderStops() async throws {
-    var config = try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue, batch: 8)
+  @Test(
+    "stopping the leader under load: a new leader is elected and requests complete (1 and 2 pillars)",
+    arguments: [1, 2])
+  func leaderStops(pillars: Int) async throws {
+    var config = try LoopbackClusterTests.cluster(
+      replicas: 3, service: .keyValue, batch: 8, pillars: pillars)
     config.protocolParameters.viewChangeTimeoutTicks = 6  // 300 ms at 50 ms ticks
     let keys = ClusterSetup.generateKeys(replicaCount: 3)
     var logger = Logger(label: "failover-test")

@@ -33,17 +33,40 @@ struct LoopbackClusterTests {
     return ports
   }
 
-  static func cluster(replicas: Int, service: ServiceKind, batch: Int = 16) throws -> ClusterConfig
-  {
-    let ports = try freePorts(2 * replicas)
+  /// `count` consecutive free ports (pillar u of a replica listens on peerPort + u).
+  static func freeConsecutivePorts(_ count: Int) throws -> Int {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { try? group.syncShutdownGracefully() }
+    while true {
+      let first = try freePorts(1)[0]
+      guard first + count - 1 <= 65_535 else { continue }
+      var held: [any Channel] = []
+      for port in (first + 1)..<(first + count) {
+        guard handedOut.withLock({ $0.insert(port).inserted }),
+          let channel = try? ServerBootstrap(group: group).bind(host: "127.0.0.1", port: port)
+            .wait()
+        else { break }
+        held.append(channel)
+      }
+      for channel in held { try channel.close().wait() }
+      if held.count == count - 1 { return first }
+    }
+  }
+
+  static func cluster(
+    replicas: Int, service: ServiceKind, batch: Int = 16, pillars: Int = 1
+  ) throws -> ClusterConfig {
+    let clientPorts = try freePorts(replicas)
     var config = ClusterConfig.loopback(
       replicaCount: replicas, basePort: 1,
       protocolParameters: ProtocolConfiguration(
-        replicaCount: replicas, checkpointInterval: 8, windowSize: 32, maxBatchSize: batch),
+        replicaCount: replicas, checkpointInterval: UInt64(8 * pillars),
+        windowSize: UInt64(32 * pillars), maxBatchSize: batch, pillarCount: pillars),
       service: service)
     for i in 0..<replicas {
-      config.replicas[i].peerPort = ports[2 * i]
-      config.replicas[i].clientPort = ports[2 * i + 1]
+      config.replicas[i].peerPort =
+        pillars == 1 ? try freePorts(1)[0] : try freeConsecutivePorts(pillars)
+      config.replicas[i].clientPort = clientPorts[i]
     }
     config.timing.clientRetransmitMilliseconds = 300
     return config
@@ -65,9 +88,11 @@ struct LoopbackClusterTests {
     }
   }
 
-  @Test("3 replicas serve a key-value client end to end")
-  func keyValueEndToEnd() async throws {
-    let config = try Self.cluster(replicas: 3, service: .keyValue)
+  @Test(
+    "3 replicas serve a key-value client end to end, with 1 pillar (HybsterS) and 2 (§5.3)",
+    arguments: [1, 2])
+  func keyValueEndToEnd(pillars: Int) async throws {
+    let config = try Self.cluster(replicas: 3, service: .keyValue, pillars: pillars)
     try await Self.withCluster(config) { authority in
       let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
       let client = HybsterClient(

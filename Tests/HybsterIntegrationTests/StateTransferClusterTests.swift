@@ -15,10 +15,14 @@ import TrInX
 /// carries the quorum (§5.1 restarts, §5.2 f+1 = 2 of 3).
 @Suite("Restart and state transfer", .serialized)
 struct StateTransferClusterTests {
-  @Test("a restarted follower catches up by state transfer and then completes the quorum")
-  func restartedFollowerCatchesUp() async throws {
-    // K = 8, W = 32, one request per instance: 80 requests pass ten checkpoints.
-    let config = try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue, batch: 1)
+  @Test(
+    "a restarted follower catches up by state transfer and then completes the quorum (1 and 2 pillars)",
+    arguments: [1, 2])
+  func restartedFollowerCatchesUp(pillars: Int) async throws {
+    // K = 8P, W = 32P, one request per instance (with P pillars, the others fill
+    // each gap with an empty one): 80 requests pass ten checkpoints.
+    let config = try LoopbackClusterTests.cluster(
+      replicas: 3, service: .keyValue, batch: 1, pillars: pillars)
     let keys = ClusterSetup.generateKeys(replicaCount: 3)
     let dataDirectory = NSTemporaryDirectory() + "hybster-restart-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
@@ -57,7 +61,7 @@ struct StateTransferClusterTests {
     _ = await tasks[2].result
     let reservationPath = ReplicaNode.Options.reservationPath(in: dataDirectory, replica: 2)
     let writer = FileReservationWriter(
-      path: reservationPath, instance: config.protocolParameters.trinxInstances[2],
+      path: reservationPath, instance: config.protocolParameters.trinxInstance(of: 2, pillar: 0),
       key: try keys.replicas[2].groupKeyBytes())
     let reservedBeforeRestart = try #require(try writer.load())
     // At least the reservation written at startup; more if its COMMITs passed it.
@@ -68,6 +72,7 @@ struct StateTransferClusterTests {
     }
 
     // Restart from the reservation file, with the same keys.
+    installed.withLock { $0.removeAll() }
     let restart = ContinuousClock.now
     tasks[2] = try start(2)
     while installed.withLock({ $0.isEmpty }) {
@@ -81,7 +86,7 @@ struct StateTransferClusterTests {
     let event = installed.withLock { $0[0] }
     #expect(event.order >= 64, "caught up to a checkpoint passed while it was down")
     #expect(event.order > reservedBeforeRestart.low)
-    #expect(event.order % 8 == 0)
+    #expect(event.order % config.protocolParameters.checkpointInterval == 0)
     #expect(try #require(try writer.load()) > reservedBeforeRestart)
     print(
       "state transfer: restart to installed in \(catchUp), checkpoint \(event.order), \(event.bytes) bytes in \(event.milliseconds) ms, \(event.attempts) attempt(s)"

@@ -88,13 +88,44 @@ extension OrderingPillar {
 
   /// A checkpoint a sibling pillar made stable (§5.3.2), or that the replica's
   /// view-change preparation hands over (§5.3.3): adopted if newer and valid.
-  mutating func learnCheckpoint(_ checkpoint: StableCheckpoint, into actions: inout [PillarAction])
-  {
+  ///
+  /// Pillars run at slightly different speeds: a sibling often learns a checkpoint
+  /// while this pillar's last instances before it are still committing. Adopting it
+  /// at once would discard them and force a needless state transfer, so unless the
+  /// view change needs it now (`waitForDelivery` false), a checkpoint beyond what
+  /// this pillar delivered waits until it is delivered up to it, or for
+  /// ``learnedCheckpointGraceTicks``.
+  mutating func learnCheckpoint(
+    _ checkpoint: StableCheckpoint, waitForDelivery: Bool, into actions: inout [PillarAction]
+  ) {
     guard checkpoint.order > lowWaterMark else { return }
     guard isValidStableCheckpoint(checkpoint) else {
       actions.append(.rejected(.invalidCertificate(message: "CHECKPOINT", sender: replica)))
       return
     }
+    if waitForDelivery, nextDelivery <= checkpoint.order {
+      if checkpoint.order > learnedAhead?.checkpoint.order ?? 0 {
+        learnedAhead = (checkpoint, ticks)
+      }
+      return
+    }
+    learnedAhead = nil
+    stabilize(checkpoint, into: &actions)
+  }
+
+  /// How long a learned checkpoint waits for this pillar's own deliveries.
+  static let learnedCheckpointGraceTicks: UInt64 = 4
+
+  /// Adopts a waiting learned checkpoint once delivered up to it or out of time.
+  mutating func adoptLearnedCheckpoint(into actions: inout [PillarAction]) {
+    guard let (checkpoint, since) = learnedAhead else { return }
+    guard checkpoint.order > lowWaterMark else {
+      learnedAhead = nil
+      return
+    }
+    guard nextDelivery > checkpoint.order || ticks - since >= Self.learnedCheckpointGraceTicks
+    else { return }
+    learnedAhead = nil
     stabilize(checkpoint, into: &actions)
   }
 

@@ -197,6 +197,9 @@ extension OrderingPillar {
       nextDelivery += 1
       delivered = true
     }
-    if delivered { propose(force: false, into: &actions) }
+    if delivered {
+      if learnedAhead != nil { adoptLearnedCheckpoint(into: &actions) }
+      propose(force: false, into: &actions)
+    }
   }
 }

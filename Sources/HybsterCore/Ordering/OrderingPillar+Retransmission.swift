@@ -11,6 +11,7 @@ extension OrderingPillar {
 
   mutating func tick(into actions: inout [PillarAction]) {
     ticks += 1
+    adoptLearnedCheckpoint(into: &actions)
     let progressed = nextDelivery != deliveredAtLastTick
     if !progressed {
       actions.append(

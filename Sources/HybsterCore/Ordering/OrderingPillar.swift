@@ -52,6 +52,9 @@ public struct OrderingPillar: Sendable {
   var inFlightRequests: Set<RequestRef> = []
   var batchTimerArmed = false
   var checkpoints = CheckpointTracker()
+  /// A checkpoint a sibling pillar made stable while this pillar had not yet
+  /// delivered up to it, and the tick it arrived (see ``learnCheckpoint``).
+  var learnedAhead: (checkpoint: StableCheckpoint, since: UInt64)?
   /// Retransmission bookkeeping.
   var ticks: UInt64 = 0
   var deliveredAtLastTick: OrderNumber = 1
@@ -139,9 +142,9 @@ public struct OrderingPillar: Sendable {
     case .stateTransferred(let order):
       stateTransferred(order: order, into: &actions)
     case .checkpointLearned(let checkpoint):
-      learnCheckpoint(checkpoint, into: &actions)
+      learnCheckpoint(checkpoint, waitForDelivery: true, into: &actions)
     case .leaveView(let target, let checkpoint):
-      if let checkpoint { learnCheckpoint(checkpoint, into: &actions) }
+      if let checkpoint { learnCheckpoint(checkpoint, waitForDelivery: false, into: &actions) }
       startViewChange(to: target, into: &actions)
     case .lead(let target):
       guard viewChange.target == target else { return }
