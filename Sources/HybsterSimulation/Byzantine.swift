@@ -241,8 +241,11 @@ struct ByzantineBehaviour: Sendable {
     after view: View, pillar: OrderingPillar, into out: inout [Outgoing]
   ) {
     let n = UInt64(configuration.replicaCount)
-    var future = view + 1
-    while configuration.leader(of: future) != replica { future += 1 }
+    // A view this replica leads in this pillar (with rotating leaders it may lead
+    // none of the next 2n).
+    guard let next = (view + 1...view + 2 * n).first(where: { pillar.leader(of: $0) == replica })
+    else { return }
+    var future = next
     future += n * UInt64(random.int(0...1))
     let order = pillar.lowWaterMark + 1 + UInt64(random.int(0...3))
     guard order <= pillar.highWaterMark else { return }

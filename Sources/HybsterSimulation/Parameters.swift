@@ -18,13 +18,17 @@ public struct SimulationOptions: Sendable, Hashable {
   public var traceLength: Int
   /// Pillars per replica (§5.3); nil lets the seed choose 1, 2 or 3.
   public var pillars: Int?
+  /// Rotating leaders (§6.2); nil lets the seed choose (with several pillars).
+  public var rotateLeaders: Bool?
 
   /// Creates options.
   public init(
     forcedStrategy: ByzantineStrategy? = nil, byzantineAtMaximum: Bool = false,
-    injectedFaults: InjectedFaults = [], traceLength: Int = 30, pillars: Int? = nil
+    injectedFaults: InjectedFaults = [], traceLength: Int = 30, pillars: Int? = nil,
+    rotateLeaders: Bool? = nil
   ) {
     self.pillars = pillars
+    self.rotateLeaders = rotateLeaders
     self.forcedStrategy = forcedStrategy
     self.byzantineAtMaximum = byzantineAtMaximum
     self.injectedFaults = injectedFaults
@@ -37,6 +41,7 @@ public struct SimulationOptions: Sendable, Hashable {
     if let forcedStrategy { flags += " --byzantine \(forcedStrategy.rawValue)" }
     if byzantineAtMaximum { flags += " --byzantine-max" }
     if let pillars { flags += " --pillars \(pillars)" }
+    if let rotateLeaders { flags += rotateLeaders ? " --rotate" : " --no-rotate" }
     if injectedFaults.contains(.commitQuorumOfF) { flags += " --inject commitQuorumOfF" }
     if injectedFaults.contains(.skipPrepareCertificateCheck) {
       flags += " --inject skipPrepareCertificateCheck"
@@ -156,13 +161,14 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     // a seed is what it was before pillars existed.
     var pillarRandom = SimulationRandom(seed: seed ^ 0x9111_A125)
     let pillars = options.pillars ?? pillarRandom.pick([1, 1, 2, 3])
+    let rotate = options.rotateLeaders ?? (pillars > 1 && pillarRandom.chance(0.5))
     let k = UInt64(random.pick([2, 3, 4, 8, 16]))
     let window = k * UInt64(random.int(2...4))
     configuration = ProtocolConfiguration(
       replicaCount: n, checkpointInterval: k * UInt64(pillars),
       windowSize: window * UInt64(pillars), maxBatchSize: random.pick([1, 2, 4, 8, 16]),
       maxInFlight: random.int(1...min(4, Int(window))), maxOperationSize: 1024,
-      pillarCount: pillars)
+      pillarCount: pillars, rotateLeaders: rotate)
 
     clients = random.int(1...4)
     lanesPerClient = random.int(1...3)
@@ -195,8 +201,11 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     // and replicas may still be one view apart; each failed view change costs its
     // timeout, which after a stormy safety phase is already at its cap of 16 times
     // the base. Demand convergence within f+2 such timeouts plus four seconds.
+    // With rotating leaders, a rotating view has every replica among its leaders
+    // (one per pillar) and fails with any faulty one: one more view may fail.
     let base = SimTime(configuration.viewChangeTimeoutTicks) * tickPeriod
-    livenessBound = 4_000_000 + SimTime(f + 2) * 16 * base
+    let failingViews = SimTime(f + 2 + (rotate ? 1 : 0))
+    livenessBound = 4_000_000 + failingViews * 16 * base
 
     var partitions: [PartitionEvent] = []
     for _ in 0..<(calm ? 0 : random.int(0...3)) {
@@ -263,7 +272,8 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
       "seed \(seed)\(options.commandLineFlags)",
       "replicas n=\(c.replicaCount) f=\(f) quorum=\(c.quorum) batch=\(c.maxBatchSize)"
         + " maxInFlight=\(c.maxInFlight) checkpointInterval=\(c.checkpointInterval)"
-        + " window=\(c.windowSize) pillars=\(c.pillarCount)",
+        + " window=\(c.windowSize) pillars=\(c.pillarCount)"
+        + (c.rotateLeaders ? " rotating leaders" : ""),
       "workload clients=\(clients) lanes=\(lanesPerClient) opsPerLane=\(operationsPerLane)"
         + " keys=\(keySpace) weights(get,put,delete,cas)=\(operationWeights)"
         + " think<=\(thinkTime)us",

@@ -461,13 +461,15 @@ final class SimulationRun {
           "replica \(r) queues \(pillar.pendingCount) requests, bound \(pillar.maxPendingRequests)")
       }
     }
-    if replicas[r].ordering.coordinator.heldCount > Int(c.windowSize) + 3 * c.replicaCount
-      * c.pillarCount
+    let coordinator = replicas[r].ordering.coordinator
+    if coordinator.waitingDeliveries > coordinator.waitingDeliveriesBound
+      || coordinator.heldParts > coordinator.heldPartsBound
     {
       fail(
         .boundedBuffers,
-        "replica \(r) holds \(replicas[r].ordering.coordinator.heldCount) early deliveries and view-change parts"
-      )
+        "replica \(r) holds \(coordinator.waitingDeliveries) early deliveries (bound"
+          + " \(coordinator.waitingDeliveriesBound)) and \(coordinator.heldParts) view-change parts"
+          + " (bound \(coordinator.heldPartsBound))")
     }
     let snapshotBound =
       Int(c.windowSize / c.checkpointInterval) + 1

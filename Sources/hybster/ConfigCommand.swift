@@ -45,6 +45,13 @@ struct ClusterOptions: ParsableArguments {
       """)
   var pillars: Int = min(64, ProcessInfo.processInfo.activeProcessorCount)
 
+  @Flag(
+    help: """
+      Rotate the leader role over the replicas (pillar u of view v is led by replica \
+      (v+u) mod n): with at least as many pillars as replicas, every replica proposes.
+      """)
+  var rotate = false
+
   @Option(
     help:
       "Order numbers between checkpoints (K), a multiple of --pillars. Default: 128 rounded up to a multiple of --pillars."
@@ -60,7 +67,7 @@ struct ClusterOptions: ParsableArguments {
     let k = checkpointInterval ?? (Self.defaults.checkpointInterval + p - 1) / p * p
     return ProtocolConfiguration(
       replicaCount: replicas, checkpointInterval: k, windowSize: window ?? 4 * k,
-      maxBatchSize: batch, maxInFlight: inFlight, pillarCount: pillars)
+      maxBatchSize: batch, maxInFlight: inFlight, pillarCount: pillars, rotateLeaders: rotate)
   }
 }
 
@@ -127,7 +134,8 @@ struct ConfigInitCommand: AsyncParsableCommand {
         "wrote \(configPath): \(parameters.replicaCount) replicas (f = "
           + "\(parameters.faultsTolerated)), batch \(parameters.maxBatchSize), in-flight "
           + "\(parameters.maxInFlight), checkpoint every \(parameters.checkpointInterval), window "
-          + "\(parameters.windowSize), \(parameters.pillarCount) pillar(s), service "
+          + "\(parameters.windowSize), \(parameters.pillarCount) pillar(s)"
+          + (parameters.rotateLeaders ? " with rotating leaders" : "") + ", service "
           + describe(config.service))
       for replica in config.replicas {
         print(

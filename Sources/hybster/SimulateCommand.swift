@@ -48,6 +48,11 @@ struct SimulateCommand: AsyncParsableCommand {
   @Option(help: "Pillars per replica (§5.3); default: each seed picks 1, 2 or 3.")
   var pillars: Int?
 
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Rotating leaders (pillar u led by (v+u) mod n); default: each seed with pillars picks.")
+  var rotate: Bool?
+
   func run() async throws {
     guard seeds > 0 else { throw ValidationError("--seeds must be at least 1") }
     guard trace > 0 else { throw ValidationError("--trace must be at least 1") }
@@ -55,7 +60,8 @@ struct SimulateCommand: AsyncParsableCommand {
       throw ValidationError("--pillars must be between 1 and 8")
     }
     var options = SimulationOptions(
-      byzantineAtMaximum: byzantineMax, traceLength: trace, pillars: pillars)
+      byzantineAtMaximum: byzantineMax, traceLength: trace, pillars: pillars,
+      rotateLeaders: rotate)
     if let byzantine {
       guard let strategy = ByzantineStrategy(rawValue: byzantine) else {
         throw ValidationError(

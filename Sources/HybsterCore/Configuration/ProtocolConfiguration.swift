@@ -25,6 +25,14 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// The TrInX instance id of every pillar of every replica, replica-major: pillar
   /// u of replica r is at index r·P + u (§5.3.1: part of the group configuration).
   public var trinxInstances: [TrInXInstanceID]
+  /// Rotating leaders (§6.2, Figures 5b/5c) at pillar granularity: in a *rotating
+  /// view* (v a multiple of n, view 0 among them) pillar u is led by replica
+  /// (v + u) mod n instead of v mod n, so with P ≥ n every replica proposes and the
+  /// proposer of global order number o is (o − 1) mod P mod n. Every other view has
+  /// the fixed leader v mod n: a view in which one of the rotating leaders fails is
+  /// left for one with a single leader, so a faulty replica cannot stall the group
+  /// by leading a pillar in every view.
+  public var rotateLeaders: Bool
   /// Ticks without progress (while work is outstanding) before a replica suspects
   /// the leader; doubled for every view change that fails in a row (§5.2.3).
   public var viewChangeTimeoutTicks: UInt64
@@ -33,10 +41,11 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public init(
     replicaCount: Int, checkpointInterval: UInt64 = 128, windowSize: UInt64 = 512,
     maxBatchSize: Int = 64, maxInFlight: Int = 4, maxOperationSize: Int = 1 << 20,
-    pillarCount: Int = 1, trinxInstances: [TrInXInstanceID]? = nil,
+    pillarCount: Int = 1, rotateLeaders: Bool = false, trinxInstances: [TrInXInstanceID]? = nil,
     viewChangeTimeoutTicks: UInt64 = 20
   ) {
     self.pillarCount = pillarCount
+    self.rotateLeaders = rotateLeaders
     self.viewChangeTimeoutTicks = viewChangeTimeoutTicks
     self.replicaCount = replicaCount
     self.checkpointInterval = checkpointInterval
@@ -63,9 +72,27 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// The quorum size, q = ⌈(n+1)/2⌉ = f+1 for n = 2f+1.
   public var quorum: Int { replicaCount / 2 + 1 }
 
-  /// The leader of `view`: replica `v mod n` (§5.2.1).
+  /// The leader of `view`: replica `v mod n` (§5.2.1). With ``rotateLeaders``, the
+  /// leader of pillar 0 (see ``leader(of:pillar:)``); it builds the NEW-VIEW parts of
+  /// the pillars it leads, and the view change is the same for all.
   public func leader(of view: View) -> ReplicaID {
     ReplicaID(view % UInt64(replicaCount))
+  }
+
+  /// Whether the pillars of `view` have different leaders (a rotating view with
+  /// several pillars): then even a leader installs the view only once every
+  /// leader's NEW-VIEW part is there (§5.3.3).
+  public func hasSeveralLeaders(_ view: View) -> Bool {
+    rotateLeaders && pillarCount > 1 && view % UInt64(replicaCount) == 0
+  }
+
+  /// The leader of pillar `pillar` in `view`: v mod n, or (v + u) mod n in a
+  /// rotating view (see ``rotateLeaders``).
+  @inlinable
+  public func leader(of view: View, pillar: Int) -> ReplicaID {
+    let n = UInt64(replicaCount)
+    let rotating = rotateLeaders && view % n == 0
+    return ReplicaID((view + (rotating ? UInt64(pillar) : 0)) % n)
   }
 
   /// All replica ids.
@@ -111,10 +138,11 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
 extension ProtocolConfiguration {
   private enum CodingKeys: String, CodingKey {
     case replicaCount, checkpointInterval, windowSize, maxBatchSize, maxInFlight
-    case maxOperationSize, pillarCount, trinxInstances, viewChangeTimeoutTicks
+    case maxOperationSize, pillarCount, rotateLeaders, trinxInstances, viewChangeTimeoutTicks
   }
 
-  /// Decodes a configuration; files written before pillars existed mean one pillar.
+  /// Decodes a configuration; files written before pillars existed mean one pillar
+  /// and a fixed leader.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     self.init(
@@ -125,6 +153,7 @@ extension ProtocolConfiguration {
       maxInFlight: try c.decode(Int.self, forKey: .maxInFlight),
       maxOperationSize: try c.decode(Int.self, forKey: .maxOperationSize),
       pillarCount: try c.decodeIfPresent(Int.self, forKey: .pillarCount) ?? 1,
+      rotateLeaders: try c.decodeIfPresent(Bool.self, forKey: .rotateLeaders) ?? false,
       trinxInstances: try c.decode([TrInXInstanceID].self, forKey: .trinxInstances),
       viewChangeTimeoutTicks: try c.decode(UInt64.self, forKey: .viewChangeTimeoutTicks))
   }

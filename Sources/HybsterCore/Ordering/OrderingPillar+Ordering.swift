@@ -36,7 +36,7 @@ extension OrderingPillar {
       actions.append(.rejected(.batchTooLarge(count: prepare.batch.requests.count)))
       return
     }
-    let leader = configuration.leader(of: prepare.view)
+    let leader = leader(of: prepare.view)
     var requestDigests: [Digest] = []
     requestDigests.reserveCapacity(prepare.batch.requests.count)
     for request in prepare.batch.requests {
@@ -80,6 +80,13 @@ extension OrderingPillar {
       slot.requestDigests = requestDigests
     }
     slots[prepare.order] = slot
+    if configuration.pillarCount > 1, !later, prepare.order > reportedProposals {
+      // Siblings learn how far this pillar's leader proposed: one that this replica
+      // leads (rotating leaders) fills its gaps below; one that a leader fails to
+      // fill counts it as outstanding work and suspects that leader in time.
+      reportedProposals = prepare.order
+      actions.append(.proposedThrough(prepare.order))
+    }
     acknowledge(into: &actions)
     deliverCommitted(into: &actions)
   }
@@ -130,7 +137,7 @@ extension OrderingPillar {
       return
     }
     guard configuration.replicas.contains(commit.replica), commit.replica != replica,
-      commit.replica != configuration.leader(of: commit.view)
+      commit.replica != leader(of: commit.view)
     else {
       actions.append(
         .rejected(.senderMismatch(message: "COMMIT", claimed: commit.replica, sender: sender)))
@@ -183,7 +190,8 @@ extension OrderingPillar {
   /// Delivers committed instances in order: a quorum of matching votes, no gaps.
   mutating func deliverCommitted(into actions: inout [PillarAction]) {
     var delivered = false
-    while nextDelivery > lowWaterMark, let slot = slots[nextDelivery], !slot.delivered,
+    while nextDelivery > lowWaterMark, nextDelivery <= deliveryLimit,
+      let slot = slots[nextDelivery], !slot.delivered,
       let prepare = slot.committed(quorum: voteQuorum)
     {
       slots[nextDelivery]!.delivered = true

@@ -37,13 +37,22 @@ public struct OrderingPillar: Sendable {
   public internal(set) var lowWaterMark: OrderNumber = 0
   /// The first order number not yet delivered to execution.
   public internal(set) var nextDelivery: OrderNumber = 1
+  /// The last order number this pillar may deliver: with several pillars, no more
+  /// than a window beyond what the replica executed, so that a pillar that runs
+  /// ahead of a lagging sibling does not pile up deliveries (§5.3.2: "to keep the
+  /// pillars in step"). Unlimited with one pillar.
+  public internal(set) var deliveryLimit: OrderNumber = .max
 
   var slots: [OrderNumber: Slot] = [:]
   /// Leader: the next order number to propose.
   var nextProposal: OrderNumber = 1
-  /// Leader: a sibling pillar proposed up to here, so this pillar proposes (empty
-  /// batches if it has no requests) at least up to it, or execution stalls (§5.3.1).
+  /// A sibling pillar's leader proposed up to here, so this pillar's leader must
+  /// propose (empty batches if it has no requests) at least up to it, or execution
+  /// stalls (§5.3.1); a follower counts it as outstanding work (suspicion).
   var gapFillThrough: OrderNumber = 0
+  /// The highest order number of a received PREPARE reported to the coordinator,
+  /// so that siblings fill their gaps below it (§5.3.1).
+  var reportedProposals: OrderNumber = 0
   /// Follower: the last order number acknowledged with a COMMIT in this view.
   var lastAcknowledged: OrderNumber = 0
   /// Leader: verified requests waiting for a proposal, with their digests.
@@ -84,6 +93,7 @@ public struct OrderingPillar: Sendable {
     self.pillar = pillar
     self.trinx = trinx
     self.keyring = keyring
+    if configuration.pillarCount > 1 { deliveryLimit = windowSize }
   }
 
   /// The checkpoint interval in local order numbers: K / P.
@@ -98,7 +108,12 @@ public struct OrderingPillar: Sendable {
   public var highWaterMark: OrderNumber { lowWaterMark + windowSize }
 
   /// The leader of the current view.
-  public var leader: ReplicaID { configuration.leader(of: view) }
+  public var leader: ReplicaID { leader(of: view) }
+
+  /// The leader of this pillar in `view` (§5.2.1; rotating, §6.2).
+  public func leader(of view: View) -> ReplicaID {
+    configuration.leader(of: view, pillar: pillar)
+  }
 
   /// Whether this replica leads the current view.
   public var isLeader: Bool { leader == replica }
@@ -146,6 +161,12 @@ public struct OrderingPillar: Sendable {
     case .leaveView(let target, let checkpoint):
       if let checkpoint { learnCheckpoint(checkpoint, waitForDelivery: false, into: &actions) }
       startViewChange(to: target, into: &actions)
+    case .ownNewView(let newView):
+      receiveNewView(newView, from: replica, into: &actions)
+    case .deliverThrough(let limit):
+      guard limit > deliveryLimit else { return }
+      deliveryLimit = limit
+      deliverCommitted(into: &actions)
     case .lead(let target):
       guard viewChange.target == target else { return }
       viewChange.leadApproved = target

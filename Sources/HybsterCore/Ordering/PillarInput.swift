@@ -25,6 +25,11 @@ public enum PillarInput: Sendable, Equatable {
   /// A sibling pillar proposed so far that this pillar, if it leads, must propose
   /// every instance up to local `through`, with empty batches if need be (§5.3.1).
   case fillGaps(through: OrderNumber)
+  /// Every part of a NEW-VIEW is there, this pillar's own among them: install it.
+  case ownNewView(NewView)
+  /// The replica executed far enough that this pillar may deliver up to `through`
+  /// (``OrderingPillar/deliveryLimit``).
+  case deliverThrough(OrderNumber)
   /// Every pillar of this replica can lead `view`: send this pillar's NEW-VIEW part
   /// (§5.3.3, ⑦).
   case lead(View)
@@ -59,6 +64,9 @@ public enum PillarAction: Sendable, Equatable {
   /// This pillar holds a new-view certificate for `view`, which this replica leads;
   /// it sends its NEW-VIEW part once every pillar can (``PillarInput/lead(_:)``).
   case readyToLead(View)
+  /// This pillar sent its part of a NEW-VIEW whose other parts other replicas send
+  /// (rotating leaders); it installs the view once the coordinator has them all.
+  case newViewPart(NewView)
   /// An input was dropped; counted and logged by the shell, never acted upon.
   case rejected(Rejection)
 }

@@ -33,6 +33,8 @@ public struct PillarCoordinator: Sendable {
 
   /// The group configuration.
   public let configuration: ProtocolConfiguration
+  /// This replica.
+  public let replica: ReplicaID
   /// How order numbers map onto pillars.
   public var layout: PillarLayout { merger.layout }
   var merger: DeliveryMerger
@@ -47,29 +49,48 @@ public struct PillarCoordinator: Sendable {
   var fillSent: [OrderNumber]
   var readyToLead: [View]
   var ledView: View = 0
+  /// The global order number up to which pillars were last allowed to deliver.
+  var deliveryLimit: OrderNumber
 
-  /// A coordinator for `configuration.pillarCount` pillars.
-  public init(configuration: ProtocolConfiguration) {
+  /// A coordinator for the `configuration.pillarCount` pillars of `replica`.
+  public init(configuration: ProtocolConfiguration, replica: ReplicaID) {
     self.configuration = configuration
+    self.replica = replica
     merger = DeliveryMerger(layout: configuration.layout)
     gate = ViewChangeGate(pillarCount: configuration.pillarCount)
     installed = Array(repeating: 0, count: configuration.pillarCount)
     fillSent = Array(repeating: 0, count: configuration.pillarCount)
     readyToLead = Array(repeating: 0, count: configuration.pillarCount)
+    deliveryLimit = configuration.windowSize
   }
 
   /// The next global order number execution waits for.
   public var nextExecution: OrderNumber { merger.next }
 
-  /// The number of early deliveries and view-change parts held (bounded).
-  public var heldCount: Int { merger.waitingCount + gate.heldParts }
+  /// The number of deliveries held back until the global order reaches them.
+  public var waitingDeliveries: Int { merger.waitingCount }
+
+  /// Their bound: pillars deliver at most a window beyond what was handed to
+  /// execution, and the limit moves a checkpoint interval at a time.
+  public var waitingDeliveriesBound: Int {
+    Int(configuration.windowSize + configuration.checkpointInterval)
+  }
+
+  /// The number of view-change parts held until all parts of their message arrive.
+  public var heldParts: Int { gate.heldParts }
+
+  /// Their bound: one per pillar, kind (3) and origin, for the views the gate holds.
+  public var heldPartsBound: Int {
+    Int(ViewChangeGate.viewsAhead + 2) * 3 * configuration.replicaCount
+      * configuration.pillarCount
+  }
 
   /// Whether the shell hands `action` to the coordinator rather than carrying it out
   /// for the pillar itself.
   public static func isCoordinated(_ action: PillarAction) -> Bool {
     switch action {
     case .deliver, .checkpointStable, .stateTransferNeeded, .viewChangeStarted, .viewInstalled,
-      .proposedThrough, .readyToLead:
+      .proposedThrough, .readyToLead, .newViewPart:
       true
     case .send, .broadcast, .armBatchTimer, .rejected: false
     }
@@ -85,6 +106,7 @@ public struct PillarCoordinator: Sendable {
       for instance in ready {
         out.append(.deliver(order: instance.order, view: instance.view, batch: instance.batch))
       }
+      raiseDeliveryLimit(into: &out)
     case .checkpointStable(let checkpoint):
       guard checkpoint.order > (stable?.order ?? 0) else { return }
       stable = checkpoint
@@ -94,13 +116,21 @@ public struct PillarCoordinator: Sendable {
           stateDigest: checkpoint.stateDigest))
       for other in others { out.append(.pillar(other, .checkpointLearned(checkpoint))) }
     case .stateTransferNeeded(let order, let digest, let from):
-      out.append(
-        .stateTransferNeeded(
-          order: layout.globalCheckpoint(ofLocal: order), stateDigest: digest, from: from))
+      let global = layout.globalCheckpoint(ofLocal: order)
+      if merger.next > global {
+        // Execution already got past the checkpoint (its siblings delivered, or a
+        // transfer installed it before this pillar adopted the checkpoint): the
+        // pillar just resumes after it.
+        out.append(.pillar(pillar, .stateTransferred(order: order)))
+      } else {
+        out.append(.stateTransferNeeded(order: global, stateDigest: digest, from: from))
+      }
     case .viewChangeStarted(let target):
       guard target > leaving else { return }
       leaving = target
-      gate.changing(to: target)
+      for part in gate.changing(to: target) where part.sender != replica {
+        out.append(.pillar(part.pillar, .message(part.message, from: part.sender)))
+      }
       out.append(.viewChangeStarted(view: target))
       for other in others { out.append(.pillar(other, .leaveView(target, checkpoint: stable))) }
     case .viewInstalled(let installedView, let leader):
@@ -112,14 +142,20 @@ public struct PillarCoordinator: Sendable {
         out.append(.viewInstalled(view: everyone, leader: leader))
       }
     case .readyToLead(let target):
-      // ⑥–⑦ of §5.3.3: the NEW-VIEW parts go out once every pillar holds a
-      // new-view certificate for the view this replica leads.
+      // ⑥–⑦ of §5.3.3: the NEW-VIEW parts go out once every pillar this replica
+      // leads in the view (all of them, unless leaders rotate) holds a new-view
+      // certificate for it.
       readyToLead[pillar] = max(readyToLead[pillar], target)
-      guard target == leaving, target > ledView, readyToLead.allSatisfy({ $0 == target }) else {
-        return
+      let led = (0..<configuration.pillarCount).filter {
+        configuration.leader(of: target, pillar: $0) == replica
       }
+      guard target == leaving, target > ledView, led.allSatisfy({ readyToLead[$0] == target })
+      else { return }
       ledView = target
-      for every in 0..<configuration.pillarCount { out.append(.pillar(every, .lead(target))) }
+      for every in led { out.append(.pillar(every, .lead(target))) }
+    case .newViewPart(let newView):
+      _ = admit(
+        .newView(newView), from: replica, pillar: pillar, isValid: { _ in true }, into: &out)
     case .proposedThrough(let order):
       for other in others {
         let target = layout.fillTarget(afterLocal: order, of: pillar, for: other)
@@ -139,14 +175,39 @@ public struct PillarCoordinator: Sendable {
     _ message: ProtocolMessage, from sender: ReplicaID, pillar: Int,
     isValid: (ProtocolMessage) -> Bool, into out: inout [Output]
   ) -> Rejection? {
+    if case .newViewAck(let ack) = message, configuration.hasSeveralLeaders(ack.view) {
+      // A view with several leaders may never have all its NEW-VIEW parts (one leader
+      // is faulty): each pillar acknowledges, and is vouched for, on its own.
+      out.append(.pillar(pillar, .message(message, from: sender)))
+      return nil
+    }
     switch gate.admit(message, from: sender, pillar: pillar, isValid: isValid) {
     case .release(let parts):
       for part in parts {
-        out.append(.pillar(part.pillar, .message(part.message, from: part.sender)))
+        if part.sender == replica, case .newView(let newView) = part.message {
+          out.append(.pillar(part.pillar, .ownNewView(newView)))
+        } else {
+          out.append(.pillar(part.pillar, .message(part.message, from: part.sender)))
+        }
       }
       return nil
     case .held: return nil
     case .invalid: return .invalidCertificate(message: "view-change part", sender: sender)
+    }
+  }
+
+  /// Lets every pillar deliver up to a window beyond what execution was handed,
+  /// once that moved by a checkpoint interval (so at most one input per pillar and
+  /// K instances).
+  mutating func raiseDeliveryLimit(into out: inout [Output]) {
+    guard configuration.pillarCount > 1 else { return }
+    let limit = merger.next - 1 + configuration.windowSize
+    guard limit >= deliveryLimit + configuration.checkpointInterval else { return }
+    deliveryLimit = limit
+    for pillar in 0..<configuration.pillarCount {
+      // The last local order number of `pillar` at or below `limit`.
+      let local = limit > UInt64(pillar) ? layout.local(ofGlobal: limit - UInt64(pillar)) : 0
+      out.append(.pillar(pillar, .deliverThrough(local)))
     }
   }
 
@@ -168,6 +229,7 @@ public struct PillarCoordinator: Sendable {
     for instance in ready {
       out.append(.deliver(order: instance.order, view: instance.view, batch: instance.batch))
     }
+    raiseDeliveryLimit(into: &out)
     let local = layout.localCheckpoint(ofGlobal: order)
     for pillar in 0..<configuration.pillarCount {
       out.append(.pillar(pillar, .stateTransferred(order: local)))

@@ -55,7 +55,8 @@ public struct ReplicaPillars: Sendable {
     precondition(pillars.enumerated().allSatisfy { $0.offset == $0.element.pillar })
     precondition(pillars.count == pillars[0].configuration.pillarCount)
     self.pillars = pillars
-    coordinator = PillarCoordinator(configuration: pillars[0].configuration)
+    coordinator = PillarCoordinator(
+      configuration: pillars[0].configuration, replica: pillars[0].replica)
   }
 
   /// The group configuration.

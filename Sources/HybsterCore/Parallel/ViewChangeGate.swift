@@ -74,7 +74,11 @@ public struct ViewChangeGate: Sendable {
     isValid: (ProtocolMessage) -> Bool
   ) -> Verdict {
     guard pillarCount > 1, let key = Self.key(of: message), key.view > lowestHeld,
-      !complete.contains(key)
+      !complete.contains(key),
+      // A NEW-VIEW of a view the replica already left is only acknowledged, pillar
+      // by pillar (§5.2.3 NEW-VIEW-ACK): each pillar vouches for its own part, as the
+      // later new-view certificates of that pillar need.
+      !(key.kind == .newView && key.view < target)
     else { return .release([(pillar, message, sender)]) }
     guard key.view <= max(floor, target) + Self.viewsAhead else { return .held }
     if parts[key]?[pillar] != nil { return .held }
@@ -98,15 +102,35 @@ public struct ViewChangeGate: Sendable {
 
   /// The replica left its view for `view`: hold parts around it. (A view change that
   /// fails again and again moves the target, not the floor; the held views follow.)
-  public mutating func changing(to view: View) {
-    guard view > target else { return }
+  /// Returns the held NEW-VIEW parts of views before it: the pillars acknowledge them.
+  public mutating func changing(to view: View) -> [(
+    pillar: Int, message: ProtocolMessage, sender: ReplicaID
+  )] {
+    guard view > target else { return [] }
     target = view
+    var released: [(pillar: Int, message: ProtocolMessage, sender: ReplicaID)] = []
+    for (key, held) in parts where key.kind == .newView && key.view < view {
+      released += held.sorted { $0.key < $1.key }.map {
+        ($0.key, $0.value.message, $0.value.sender)
+      }
+      parts[key] = nil
+    }
     prune()
+    return released.sorted {
+      ($0.message.newViewNumber, $0.pillar) < ($1.message.newViewNumber, $1.pillar)
+    }
   }
 
   private mutating func prune() {
     let lowest = lowestHeld
     parts = parts.filter { $0.key.view > lowest }
     complete = complete.filter { $0.view > lowest }
+  }
+}
+
+extension ProtocolMessage {
+  /// The view of a NEW-VIEW (0 for any other message).
+  fileprivate var newViewNumber: View {
+    if case .newView(let m) = self { m.view } else { 0 }
   }
 }

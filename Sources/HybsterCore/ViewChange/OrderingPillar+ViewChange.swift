@@ -49,6 +49,7 @@ extension OrderingPillar {
     let waitingForState = nextDelivery <= lowWaterMark
     let outstanding =
       !viewChange.awaited.isEmpty || (isLeader && !pending.isEmpty)
+      || gapFillThrough >= nextDelivery
       || slots.contains { $0.key >= nextDelivery && $0.value.prepare != nil }
     if outstanding, !waitingForState, !progressed {
       viewChange.stalledTicks += 1
@@ -201,7 +202,7 @@ extension OrderingPillar {
   /// As the leader of the supported view, builds the NEW-VIEW once a usable
   /// new-view certificate exists.
   mutating func tryToLead(into actions: inout [PillarAction]) {
-    guard let target = viewChange.target, configuration.leader(of: target) == replica,
+    guard let target = viewChange.target, leader(of: target) == replica,
       let received = viewChange.viewChanges[target], received[replica] != nil,
       received.count >= configuration.quorum
     else { return }
@@ -253,6 +254,17 @@ extension OrderingPillar {
       view: target, viewChanges: viewChanges, acknowledgments: acknowledgments,
       prepares: prepares)
     actions.append(.broadcast(.newView(newView)))
+    if configuration.hasSeveralLeaders(target) {
+      // Other replicas lead the other pillars: install with their parts (§5.3.3).
+      // The counter has moved into `target` already, so should that never happen,
+      // this pillar's next VIEW-CHANGE must come from `target` and reveal its
+      // PREPAREs (§5.2.3); a view it alone accepted is refuted by the new-view
+      // certificate rule, as any unestablished view is.
+      viewChange.acceptedView = target
+      learn(prepares)
+      actions.append(.newViewPart(newView))
+      return
+    }
     enter(newView, plan: plan, into: &actions)
   }
 

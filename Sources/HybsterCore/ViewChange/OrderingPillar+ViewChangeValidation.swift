@@ -19,7 +19,7 @@ extension OrderingPillar {
   /// the leader of its view over its batch.
   func isValidPrepare(_ prepare: Prepare) -> Bool {
     isValidOrderCertificate(
-      prepare.certificate, from: configuration.leader(of: prepare.view), view: prepare.view,
+      prepare.certificate, from: leader(of: prepare.view), view: prepare.view,
       order: prepare.order,
       certified: Prepare.certifiedDigest(
         view: prepare.view, order: prepare.order, batchDigest: prepare.batch.digest))

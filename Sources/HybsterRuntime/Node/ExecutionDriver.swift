@@ -73,7 +73,8 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     self.eventLoop = eventLoop
     self.pillars = pillars
     validators = pillars.map(\.pillar)
-    coordinator = PillarCoordinator(configuration: pillars[0].pillar.configuration)
+    coordinator = PillarCoordinator(
+      configuration: pillars[0].pillar.configuration, replica: pillars[0].pillar.replica)
     pillarInputs = Array(repeating: [], count: pillars.count)
     requestsForOrdering = Array(repeating: [], count: pillars.count)
     self.logger = logger

@@ -109,7 +109,7 @@ final class OrderingDriver {
       counters.delivered += 1
       submit(.pillarAction(pillar: index, action))
     case .checkpointStable, .stateTransferNeeded, .viewChangeStarted, .viewInstalled,
-      .proposedThrough, .readyToLead:
+      .proposedThrough, .readyToLead, .newViewPart:
       submit(.pillarAction(pillar: index, action))
     case .armBatchTimer:
       let box = UnsafeTransfer(self)
