@@ -472,6 +472,33 @@ struct PillarTests {
     #expect(gate.floor == 5)
   }
 
+  @Test(
+    "§5.3.3: the held views follow the view being changed to; a NEW-VIEW of a view left is released for its acknowledgment"
+  )
+  func gateFollowsTarget() {
+    var gate = ViewChangeGate(pillarCount: 2)
+    func newView(_ view: View) -> ProtocolMessage {
+      .newView(NewView(view: view, viewChanges: [], acknowledgments: [], prepares: []))
+    }
+    // Changing to view 3: one pillar's part of NEW-VIEW 3 waits for the other's.
+    #expect(gate.changing(to: 3).isEmpty)
+    #expect(Self.isHeld(gate.admit(newView(3), from: 0, pillar: 1, isValid: { _ in true })))
+    // View 3 fails; the replica changes to 7 (floor still 0). Parts of view 7 and a
+    // few beyond are held; the held NEW-VIEW 3 part goes to its pillar, which
+    // acknowledges it (a later leader's new-view certificate may need that).
+    let released = gate.changing(to: 7)
+    #expect(released.map(\.pillar) == [1] && gate.heldParts == 0)
+    #expect(
+      Self.isHeld(
+        gate.admit(
+          Self.part(toView: 7 + ViewChangeGate.viewsAhead), from: 1, pillar: 0,
+          isValid: { _ in true })))
+    #expect(gate.heldParts == 1)
+    // A NEW-VIEW part of a view before the target passes at once.
+    #expect(
+      Self.released(gate.admit(newView(6), from: 0, pillar: 0, isValid: { _ in true })) == [0])
+  }
+
   // MARK: §5.3.3 Distributed view change
 
   @Test("§5.3.3: with a silent leader all pillars leave view 0 together and install view 1")
@@ -539,6 +566,58 @@ struct PillarTests {
     #expect(cluster.executed[1].count == 6 + 1 + 4 * 3)
     #expect(cluster.delivered[1].filter { $0.order > 6 }.allSatisfy { $0.view == 1 })
     #expect(cluster.stableCheckpoints[1].last! >= 18)
+  }
+
+  // MARK: Rotating leaders (§6.2)
+
+  @Test(
+    "§6.2: with rotating leaders every replica proposes for its pillar, and a crash of one leads to a fixed-leader view"
+  )
+  func rotatingLeaders() {
+    var configuration = pillarConfiguration(pillars: 3, k: 6, w: 12, timeout: 4)
+    configuration.rotateLeaders = true
+    #expect(configuration.hasSeveralLeaders(0) && !configuration.hasSeveralLeaders(1))
+    #expect((0..<3).map { configuration.leader(of: 0, pillar: $0) } == [0, 1, 2])
+    #expect((0..<3).map { configuration.leader(of: 1, pillar: $0) } == [1, 1, 1])
+    #expect((0..<3).map { configuration.leader(of: 3, pillar: $0) } == [0, 1, 2])
+    let cluster = PillarCluster(configuration) { CountingService() }
+    var lanes = (0..<3).map { cluster.pillarLane(client: 9, pillar: $0) }
+    // Clients send to replica 0; it forwards what pillars 1 and 2 order to their
+    // leaders, replicas 1 and 2.
+    for _ in 0..<2 {
+      for i in lanes.indices { cluster.input(.request(lanes[i].request()), at: 0) }
+      cluster.settle()
+    }
+    cluster.expectSameGapFreeOrder(of: [0, 1, 2], through: 6)
+    for pillar in 0..<3 {
+      let proposers = Set(
+        cluster.sent.compactMap { $0.pillar == pillar ? $0.prepare : nil }.map {
+          $0.certificate.issuer
+        })
+      #expect(proposers == [configuration.trinxInstance(of: ReplicaID(pillar), pillar: pillar)])
+    }
+    // Replica 1, the leader of pillar 1, crashes. View 1 has the fixed leader 1
+    // (crashed as well), so the group ends in view 2, led by replica 2 in every pillar.
+    cluster.crashed.insert(1)
+    let awaited = lanes[1].request()
+    for r in configuration.replicas { cluster.input(.request(awaited), at: r) }
+    for _ in 0..<400 where cluster.replicas[2].view < 2 || cluster.replicas[0].view < 2 {
+      for r in cluster.live { cluster.tick(r) }
+      cluster.run()
+    }
+    for r: ReplicaID in [0, 2] {
+      #expect(cluster.replicas[Int(r)].view == 2)
+      #expect(cluster.replicas[Int(r)].pillars.allSatisfy { $0.view == 2 && $0.leader == 2 })
+    }
+    for _ in 0..<2 {
+      for i in lanes.indices { cluster.input(.request(lanes[i].request()), at: 2) }
+      cluster.settle()
+    }
+    let last = cluster.executions[2].lastExecuted
+    cluster.expectSameGapFreeOrder(of: [0, 2], through: last)
+    let awaitedKey = RequestKey(client: 9, lane: lanes[1].lane, sequence: awaited.sequence)
+    #expect(cluster.executed[0].contains(awaitedKey) && cluster.executed[2].contains(awaitedKey))
+    #expect(cluster.executed[2].count == 6 + 1 + 2 * 3)
   }
 
   // MARK: The example of Figure 4

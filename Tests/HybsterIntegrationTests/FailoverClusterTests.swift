@@ -13,11 +13,11 @@ import Testing
 @Suite("Loopback failover", .serialized)
 struct FailoverClusterTests {
   @Test(
-    "stopping the leader under load: a new leader is elected and requests complete (1 and 2 pillars)",
-    arguments: [1, 2])
-  func leaderStops(pillars: Int) async throws {
+    "stopping the leader under load: a new leader is elected and requests complete (1 pillar, 2 pillars, 3 with rotating leaders)",
+    arguments: [(1, false), (2, false), (3, true)])
+  func leaderStops(pillars: Int, rotate: Bool) async throws {
     var config = try LoopbackClusterTests.cluster(
-      replicas: 3, service: .keyValue, batch: 8, pillars: pillars)
+      replicas: 3, service: .keyValue, batch: 8, pillars: pillars, rotate: rotate)
     config.protocolParameters.viewChangeTimeoutTicks = 6  // 300 ms at 50 ms ticks
     let keys = ClusterSetup.generateKeys(replicaCount: 3)
     var logger = Logger(label: "failover-test")

@@ -54,14 +54,15 @@ struct LoopbackClusterTests {
   }
 
   static func cluster(
-    replicas: Int, service: ServiceKind, batch: Int = 16, pillars: Int = 1
+    replicas: Int, service: ServiceKind, batch: Int = 16, pillars: Int = 1, rotate: Bool = false
   ) throws -> ClusterConfig {
     let clientPorts = try freePorts(replicas)
     var config = ClusterConfig.loopback(
       replicaCount: replicas, basePort: 1,
       protocolParameters: ProtocolConfiguration(
         replicaCount: replicas, checkpointInterval: UInt64(8 * pillars),
-        windowSize: UInt64(32 * pillars), maxBatchSize: batch, pillarCount: pillars),
+        windowSize: UInt64(32 * pillars), maxBatchSize: batch, pillarCount: pillars,
+        rotateLeaders: rotate),
       service: service)
     for i in 0..<replicas {
       config.replicas[i].peerPort =
@@ -89,10 +90,11 @@ struct LoopbackClusterTests {
   }
 
   @Test(
-    "3 replicas serve a key-value client end to end, with 1 pillar (HybsterS) and 2 (§5.3)",
-    arguments: [1, 2])
-  func keyValueEndToEnd(pillars: Int) async throws {
-    let config = try Self.cluster(replicas: 3, service: .keyValue, pillars: pillars)
+    "3 replicas serve a key-value client end to end: 1 pillar (HybsterS), 2 pillars, 3 pillars with rotating leaders (§5.3, §6.2)",
+    arguments: [(1, false), (2, false), (3, true)])
+  func keyValueEndToEnd(pillars: Int, rotate: Bool) async throws {
+    let config = try Self.cluster(
+      replicas: 3, service: .keyValue, pillars: pillars, rotate: rotate)
     try await Self.withCluster(config) { authority in
       let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
       let client = HybsterClient(

@@ -91,11 +91,11 @@ struct SimulationSweepTests {
   }
 
   @Test(
-    "Pillars (§5.3): sweeps with 2 and 3 pillars, and every strategy with f Byzantine replicas",
-    arguments: [2, 3])
-  func pillarSweeps(pillars: Int) async {
+    "Pillars (§5.3): sweeps with 2 pillars and 3 with rotating leaders, and every strategy with f Byzantine replicas",
+    arguments: [(2, false), (3, true)])
+  func pillarSweeps(pillars: Int, rotate: Bool) async {
     let sweep = await SimulationSweep.run(
-      from: 10_000, count: 60, options: SimulationOptions(pillars: pillars))
+      from: 10_000, count: 60, options: SimulationOptions(pillars: pillars, rotateLeaders: rotate))
     #expect(sweep.livenessChecked >= 30)
     for result in sweep.violations {
       Issue.record(
@@ -105,7 +105,8 @@ struct SimulationSweepTests {
       let summary = await SimulationSweep.run(
         from: 20_000, count: 3,
         options: SimulationOptions(
-          forcedStrategy: strategy, byzantineAtMaximum: true, pillars: pillars))
+          forcedStrategy: strategy, byzantineAtMaximum: true, pillars: pillars,
+          rotateLeaders: rotate))
       for result in summary.violations {
         Issue.record(
           "\(strategy): seed \(result.seed): \(result.violation!)\nreproduce: \(result.reproduceCommand)"
