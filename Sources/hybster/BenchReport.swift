@@ -28,6 +28,8 @@ struct BenchReport: Codable, Sendable {
   /// Cluster facts `local` knows (absent for `bench`).
   var replicas: Int?
   var batch: Int?
+  var pillars: Int?
+  var rotatingLeaders: Bool?
 
   enum CodingKeys: String, CodingKey {
     case throughputOpsPerSecond = "throughput_ops_s"
@@ -46,6 +48,8 @@ struct BenchReport: Codable, Sendable {
     case warmupSeconds = "warmup_s"
     case replicas
     case batch
+    case pillars
+    case rotatingLeaders = "rotating_leaders"
   }
 
   /// Builds a report from a latency histogram recorded in microseconds.
@@ -76,6 +80,8 @@ struct BenchReport: Codable, Sendable {
     func f(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", value) }
     var cluster = ""
     if let replicas { cluster += "\(replicas) replicas, " }
+    if let pillars { cluster += "\(pillars) pillar\(pillars == 1 ? "" : "s") each, " }
+    if rotatingLeaders == true { cluster += "rotating leaders, " }
     if let batch { cluster += "batch \(batch), " }
     return """
       \(cluster)\(clients) clients × \(outstanding) outstanding, payload \(payload) B, \

@@ -41,9 +41,10 @@ struct ClusterOptions: ParsableArguments {
   @Option(
     help: """
       Ordering pillars per replica (§5.3), each on its own thread with its own TrInX \
-      instance; 1 is the sequential HybsterS. Default: the number of cores.
+      instance; 1 is the sequential HybsterS. Default: the cores of a replica's host \
+      (`local`: the cores divided among its replicas).
       """)
-  var pillars: Int = min(64, ProcessInfo.processInfo.activeProcessorCount)
+  var pillars: Int?
 
   @Flag(
     help: """
@@ -61,8 +62,15 @@ struct ClusterOptions: ParsableArguments {
   @Option(help: "Ordering window in order numbers; a multiple of K, at least 2K. Default: 4K.")
   var window: UInt64?
 
-  /// Protocol parameters for `replicas` replicas.
-  func protocolParameters(replicas: Int) -> ProtocolConfiguration {
+  /// The pillar count: as given, or one per core of a host that runs
+  /// `replicasPerHost` replicas.
+  func pillarCount(replicasPerHost: Int) -> Int {
+    pillars ?? min(64, max(1, ProcessInfo.processInfo.activeProcessorCount / replicasPerHost))
+  }
+
+  /// Protocol parameters for `replicas` replicas, `replicasPerHost` of them on one host.
+  func protocolParameters(replicas: Int, replicasPerHost: Int = 1) -> ProtocolConfiguration {
+    let pillars = pillarCount(replicasPerHost: replicasPerHost)
     let p = UInt64(max(pillars, 1))
     let k = checkpointInterval ?? (Self.defaults.checkpointInterval + p - 1) / p * p
     return ProtocolConfiguration(

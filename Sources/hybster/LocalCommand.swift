@@ -58,7 +58,10 @@ struct LocalCommand: AsyncParsableCommand {
   var killLeaderAfter: Double?
 
   /// The ports the cluster listens on.
-  var portCount: Int { ClusterConfig.portsPerReplica(pillars: cluster.pillars) * replicas }
+  var portCount: Int {
+    ClusterConfig.portsPerReplica(pillars: cluster.pillarCount(replicasPerHost: replicas))
+      * replicas
+  }
 
   func validate() throws {
     guard (1...255).contains(replicas) else {
@@ -95,7 +98,8 @@ struct LocalCommand: AsyncParsableCommand {
       }
       let config = ClusterConfig.loopback(
         replicaCount: replicas, basePort: basePort, host: "127.0.0.1",
-        protocolParameters: cluster.protocolParameters(replicas: replicas),
+        protocolParameters: cluster.protocolParameters(
+          replicas: replicas, replicasPerHost: replicas),
         service: .microbenchmark(replySize: load.payload))
       try config.validate()
 
@@ -132,6 +136,7 @@ struct LocalCommand: AsyncParsableCommand {
         }
       }
 
+      let started = DispatchTime.now()
       let run = LocalRun(
         config: config, directory: directory, processes: processes, settings: load.settings,
         logLevel: logLevel, startupTimeout: startupTimeout,
@@ -144,6 +149,7 @@ struct LocalCommand: AsyncParsableCommand {
       Console.note("stopping the replicas")
       await processes.stop()
       trap.disarm()
+      if case .success = result { Self.printCPU(since: started) }
       cleanUp()
 
       if trap.signalsReceived > 0 { throw CancellationError() }
@@ -152,6 +158,28 @@ struct LocalCommand: AsyncParsableCommand {
         throw CLIError("no request completed in the measurement window")
       }
     }
+  }
+
+  /// CPU time of the replicas (waited-for children) and of this process (the load
+  /// generator), over the whole run including start-up and warm-up.
+  private static func printCPU(since started: DispatchTime) {
+    func seconds(_ who: Int32) -> Double {
+      var usage = rusage()
+      getrusage(who, &usage)
+      return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+    let wall = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+    // RUSAGE_CHILDREN and RUSAGE_SELF (-1 and 0 on Linux and Darwin alike; Glibc
+    // imports them as an enum).
+    let replicas = seconds(-1)
+    let generator = seconds(0)
+    let busy = (replicas + generator) / wall
+    print(
+      String(
+        format:
+          "  cpu         replicas %.1f s, load generator %.1f s over %.1f s wall (%.2f of %d cores busy)",
+        replicas, generator, wall, busy, ProcessInfo.processInfo.activeProcessorCount))
   }
 
   private func makeTemporaryDirectory() throws -> String {
@@ -211,6 +239,8 @@ struct LocalRun: Sendable {
         config: config, authority: authority, settings: settings)
       report.replicas = config.replicas.count
       report.batch = config.protocolParameters.maxBatchSize
+      report.pillars = config.protocolParameters.pillarCount
+      report.rotatingLeaders = config.protocolParameters.rotateLeaders
       return report
     } catch let error as CancellationError {
       throw error
