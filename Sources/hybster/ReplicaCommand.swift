@@ -30,7 +30,7 @@ struct ReplicaCommand: AsyncParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Where the TrInX counter reservation (replica-<id>.counter) is kept across restarts (default: the key file's directory).",
+      "Where the TrInX counter reservations (replica-<id>.counter, replica-<id>-<pillar>.counter) are kept across restarts (default: the key file's directory).",
       discussion:
         "A restarted replica restores its ordering counter from this file, so it never certifies a value twice (docs/trinx.md). Keep it on durable storage and never copy it between hosts."
     ))

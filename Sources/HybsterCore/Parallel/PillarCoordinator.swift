@@ -8,7 +8,9 @@
 /// 2. *new view*: VIEW-CHANGE, NEW-VIEW and NEW-VIEW-ACK parts are assembled by a
 ///    ``ViewChangeGate`` and reach the pillars only when all P parts are valid; a
 ///    new leader's pillars send their NEW-VIEW parts only once every one of them
-///    holds a new-view certificate;
+///    holds a new-view certificate (with rotating leaders, each leader of a view
+///    sends the parts of the pillars it leads and installs the view, like everyone,
+///    only with every leader's parts);
 /// 3. *stable view*: the replica is in a view once every pillar installed it.
 ///
 /// Pure, like the pillars: the shells pass it the pillars' coordinated actions and

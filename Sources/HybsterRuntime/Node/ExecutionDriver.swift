@@ -54,7 +54,6 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
   private var clients: [ClientID: any Channel] = [:]
   private var dirtyClients: [any Channel] = []
   private var replies: [Reply] = []
-  private var requestsForOrdering: [[Request]]
   private var lastView: View = 0
   private var flushBatcher: TurnBatcher!
   private var requestBatcher: TurnBatcher!
@@ -76,11 +75,10 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     coordinator = PillarCoordinator(
       configuration: pillars[0].pillar.configuration, replica: pillars[0].pillar.replica)
     pillarInputs = Array(repeating: [], count: pillars.count)
-    requestsForOrdering = Array(repeating: [], count: pillars.count)
     self.logger = logger
     let box = UnsafeTransfer(self)
     flushBatcher = TurnBatcher(eventLoop: eventLoop) { box.value.flushClients() }
-    requestBatcher = TurnBatcher(eventLoop: eventLoop) { box.value.forwardRequests() }
+    requestBatcher = TurnBatcher(eventLoop: eventLoop) { box.value.sendPillarInputs() }
   }
 
   func submit(_ work: [ExecutionWork]) {
@@ -144,7 +142,8 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     }
   }
 
-  /// Hands the coordinator's inputs to their pillars, one hop per pillar.
+  /// Hands the coordinator's inputs and client requests to their pillars, one hop
+  /// per pillar.
   private func sendPillarInputs() {
     for pillar in pillarInputs.indices where !pillarInputs[pillar].isEmpty {
       let inputs = pillarInputs[pillar]
@@ -290,20 +289,8 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     }
     if cached.stale { return }
     let pillar = coordinator.layout.pillar(ofClient: request.client, lane: request.lane)
-    requestsForOrdering[pillar].append(request)
+    pillarInputs[pillar].append(.request(request))
     requestBatcher.request()
-  }
-
-  /// Hands client requests to the pillars that order them, one hop per pillar.
-  private func forwardRequests() {
-    for pillar in requestsForOrdering.indices where !requestsForOrdering[pillar].isEmpty {
-      let requests = requestsForOrdering[pillar]
-      requestsForOrdering[pillar].removeAll(keepingCapacity: true)
-      let driver = UnsafeTransfer(pillars[pillar])
-      driver.value.eventLoop.execute {
-        for request in requests { driver.value.handle(.request(request)) }
-      }
-    }
   }
 
   private func send(_ reply: Reply) {
