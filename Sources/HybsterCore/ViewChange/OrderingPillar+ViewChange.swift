@@ -34,6 +34,14 @@ extension OrderingPillar {
         // support `target` (§5.2.3: a replica moves on only once it "collected or
         // was provided with" one): peers that lost a message of it can follow.
         actions.append(.broadcast(.viewChange(own)))
+        // The NEW-VIEW-ACK and the NEW-VIEW part that vouch for the view our
+        // VIEW-CHANGE comes from: a later leader's new-view certificate needs them.
+        if let ack = viewChange.acknowledgments[replica] {
+          actions.append(.broadcast(.newViewAck(ack)))
+        }
+        if let part = viewChange.sentNewViewPart, part.view == viewChange.acceptedView {
+          actions.append(.broadcast(.newView(part)))
+        }
         if hasViewChangeCertificate(for: target - 1) {
           for sender in viewChange.viewChanges[target - 1]!.keys.sorted() {
             actions.append(.broadcast(.viewChange(viewChange.viewChanges[target - 1]![sender]!)))
@@ -261,6 +269,7 @@ extension OrderingPillar {
       // PREPAREs (§5.2.3); a view it alone accepted is refuted by the new-view
       // certificate rule, as any unestablished view is.
       viewChange.acceptedView = target
+      viewChange.sentNewViewPart = newView
       learn(prepares)
       actions.append(.newViewPart(newView))
       return

@@ -35,6 +35,10 @@ struct ViewChangeState: Sendable {
   /// pillars send their NEW-VIEW parts together, or none does).
   var readyReported: View = 0
   var leadApproved: View = 0
+  /// With rotating leaders: this pillar's NEW-VIEW part of a view with several
+  /// leaders that it sent but has not installed (resent while changing views, so
+  /// that replicas that left that view can acknowledge it).
+  var sentNewViewPart: NewView?
 
   /// The most requests remembered as awaited, and their most operation bytes.
   static let awaitedLimit = 4096
