@@ -49,6 +49,18 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // was never suspected; lagging replicas chased a moving checkpoint whose snapshot
   // their peers had already discarded.
   (9_016_897, SimulationOptions()), (9_018_349, SimulationOptions()),
+  // Pillars (§5.3). Pillars of one replica ended in different views (a new leader's
+  // pillars installed on their own): they now lead together.
+  (5001, SimulationOptions(forcedStrategy: .selectiveSend, byzantineAtMaximum: true, pillars: 3)),
+  // A pillar that adopted a checkpoint execution had passed waited for a transfer.
+  (300_025, SimulationOptions(pillars: 3, rotateLeaders: false)),
+  // Deliveries piled up behind a lagging pillar (now bounded by the delivery limit).
+  (300_750, SimulationOptions(pillars: 3, rotateLeaders: false)),
+  // Rotating leaders: an unestablished view's NEW-VIEW part was never acknowledged,
+  // and a lost part or acknowledgment was never resent.
+  (1299, SimulationOptions(pillars: 3, rotateLeaders: true)),
+  (700_625, SimulationOptions(pillars: 3, rotateLeaders: true)),
+  (702_539, SimulationOptions(pillars: 3, rotateLeaders: true)),
 ]
 
 /// The fixed CI sweep: seeds `sweepStart ..< sweepStart + sweepCount`.
