@@ -494,6 +494,16 @@ struct PillarTests {
           Self.part(toView: 7 + ViewChangeGate.viewsAhead), from: 1, pillar: 0,
           isValid: { _ in true })))
     #expect(gate.heldParts == 1)
+    // Far beyond the held views only the latest NEW-VIEW is kept: a replica that fell
+    // several views behind jumps to the view the others are in.
+    let far = 7 + ViewChangeGate.viewsAhead + 5
+    #expect(Self.isHeld(gate.admit(newView(far), from: 0, pillar: 0, isValid: { _ in true })))
+    #expect(Self.isHeld(gate.admit(newView(far + 2), from: 0, pillar: 0, isValid: { _ in true })))
+    #expect(Self.isHeld(gate.admit(newView(far + 1), from: 0, pillar: 1, isValid: { _ in true })))
+    #expect(gate.heldParts == 2)  // the view-change part of view 10 and NEW-VIEW far + 2
+    #expect(
+      Self.released(gate.admit(newView(far + 2), from: 0, pillar: 1, isValid: { _ in true }))
+        == [0, 1])
     // A NEW-VIEW part of a view before the target passes at once.
     #expect(
       Self.released(gate.admit(newView(6), from: 0, pillar: 0, isValid: { _ in true })) == [0])

@@ -61,6 +61,12 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   (1299, SimulationOptions(pillars: 3, rotateLeaders: true)),
   (700_625, SimulationOptions(pillars: 3, rotateLeaders: true)),
   (702_539, SimulationOptions(pillars: 3, rotateLeaders: true)),
+  // A replica views behind the others dropped their NEW-VIEW parts as too far ahead.
+  (
+    800_086,
+    SimulationOptions(
+      forcedStrategy: .skipOrders, byzantineAtMaximum: true, pillars: 3, rotateLeaders: true)
+  ),
 ]
 
 /// The fixed CI sweep: seeds `sweepStart ..< sweepStart + sweepCount`.

@@ -81,9 +81,10 @@ public struct PillarCoordinator: Sendable {
   /// The number of view-change parts held until all parts of their message arrive.
   public var heldParts: Int { gate.heldParts }
 
-  /// Their bound: one per pillar, kind (3) and origin, for the views the gate holds.
+  /// Their bound: one per pillar, kind (3) and origin, for the views the gate holds,
+  /// and one far NEW-VIEW.
   public var heldPartsBound: Int {
-    Int(ViewChangeGate.viewsAhead + 2) * 3 * configuration.replicaCount
+    (Int(ViewChangeGate.viewsAhead + 2) * 3 * configuration.replicaCount + 1)
       * configuration.pillarCount
   }
 

@@ -8,7 +8,7 @@
 /// Parts are checked by the caller's validator before they are held, so an
 /// invalid part never completes a message. Bounded: only views from one below the
 /// view the replica is changing to up to ``viewsAhead`` beyond it are held, one part
-/// per pillar, origin and kind.
+/// per pillar, origin and kind, and beyond them the parts of the latest NEW-VIEW.
 public struct ViewChangeGate: Sendable {
   /// Which split message a part belongs to.
   public enum Kind: UInt8, Hashable, Sendable {
@@ -80,7 +80,15 @@ public struct ViewChangeGate: Sendable {
       // later new-view certificates of that pillar need.
       !(key.kind == .newView && key.view < target)
     else { return .release([(pillar, message, sender)]) }
-    guard key.view <= max(floor, target) + Self.viewsAhead else { return .held }
+    let ceiling = max(floor, target) + Self.viewsAhead
+    if key.view > ceiling {
+      // Far ahead: only a NEW-VIEW helps (a replica that fell views behind jumps to
+      // the view the others are in), and only the latest one is held.
+      guard key.kind == .newView,
+        !parts.keys.contains(where: { $0.kind == .newView && $0.view > key.view })
+      else { return .held }
+      parts = parts.filter { $0.key.kind != .newView || $0.key.view <= ceiling || $0.key == key }
+    }
     if parts[key]?[pillar] != nil { return .held }
     guard isValid(message) else { return .invalid }
     parts[key, default: [:]][pillar] = (message, sender)
