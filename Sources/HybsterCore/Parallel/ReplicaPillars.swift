@@ -86,7 +86,7 @@ public struct ReplicaPillars: Sendable {
       outputs.append(.pillar(pillar, .request(request)))
     case .message(let message, let sender, let pillar):
       guard pillar >= 0, pillar < pillars.count else { return }
-      if ViewChangeGate.key(of: message) != nil {
+      if ViewChangeGate.isSplit(message) {
         let validator = pillars[pillar]
         if let rejection = coordinator.admit(
           message, from: sender, pillar: pillar,

@@ -48,7 +48,8 @@ public struct ViewChangeGate: Sendable {
   static func key(of message: ProtocolMessage) -> Key? {
     switch message {
     case .viewChange(let m): Key(kind: .viewChange, origin: m.replica, view: m.toView)
-    // Only the view's leader can issue a valid NEW-VIEW: one origin suffices.
+    // Only a pillar's leader of the view can issue its valid part (with rotating
+    // leaders, different replicas for different pillars): one message per view.
     case .newView(let m): Key(kind: .newView, origin: 0, view: m.view)
     case .newViewAck(let m): Key(kind: .newViewAck, origin: m.replica, view: m.view)
     default: nil
