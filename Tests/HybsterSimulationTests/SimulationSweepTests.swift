@@ -61,6 +61,13 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   (1299, SimulationOptions(pillars: 3, rotateLeaders: true)),
   (700_625, SimulationOptions(pillars: 3, rotateLeaders: true)),
   (702_539, SimulationOptions(pillars: 3, rotateLeaders: true)),
+  // Rotating leaders, n = 3 with a Byzantine replica: a replica whose peer moved two
+  // views on could not follow (it now supports v+2 with a certificate for v+1), and a
+  // replica's NEW-VIEW-ACK of one failed view replaced that of another (each replica's
+  // last three are kept now).
+  (1_000_772, SimulationOptions(pillars: 3, rotateLeaders: true)),
+  (1_018_542, SimulationOptions(pillars: 3, rotateLeaders: true)),
+  (1_023_529, SimulationOptions(pillars: 2, rotateLeaders: true)),
   // A replica views behind the others dropped their NEW-VIEW parts as too far ahead.
   (
     800_086,

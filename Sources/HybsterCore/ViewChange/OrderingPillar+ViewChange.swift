@@ -36,7 +36,7 @@ extension OrderingPillar {
         actions.append(.broadcast(.viewChange(own)))
         // The NEW-VIEW-ACK and the NEW-VIEW part that vouch for the view our
         // VIEW-CHANGE comes from: a later leader's new-view certificate needs them.
-        if let ack = viewChange.acknowledgments[replica] {
+        for ack in viewChange.acknowledgments[replica] ?? [] {
           actions.append(.broadcast(.newViewAck(ack)))
         }
         if let part = viewChange.sentNewViewPart, part.view == viewChange.acceptedView {
@@ -172,6 +172,13 @@ extension OrderingPillar {
   /// view-change certificate for the view supported now (§5.2.3). Checked whenever a
   /// VIEW-CHANGE arrives, since the certificate may complete after the f+1.
   mutating func joinIfOthersMovedOn(into actions: inout [PillarAction]) {
+    if let current = viewChange.target, hasViewChangeCertificate(for: current + 1) {
+      // Others left `current + 1` already (a peer relays its certificate): support
+      // the view after it, as §5.2.3 allows with a certificate for the one before,
+      // even if the VIEW-CHANGEs for `current` that we missed are never resent.
+      startViewChange(to: current + 2, into: &actions)
+      return
+    }
     let next = (viewChange.target ?? view) + 1
     guard (viewChange.viewChanges[next]?.count ?? 0) >= configuration.faultsTolerated + 1 else {
       return
@@ -220,8 +227,7 @@ extension OrderingPillar {
       let certificate = received.values.filter { $0.fromView <= base }
         .sorted { $0.replica < $1.replica }
       guard certificate.count >= configuration.quorum else { continue }
-      let acks = viewChange.acknowledgments.values.filter { $0.view == base }
-        .sorted { $0.replica < $1.replica }
+      let acks = viewChange.acknowledgments(for: base)
       guard
         isValidNewViewCertificate(view: target, viewChanges: certificate, acknowledgments: acks)
       else { continue }
@@ -284,7 +290,7 @@ extension OrderingPillar {
     if let target = viewChange.target, newView.view < target {
       // We already left this view: acknowledge it so that a later leader can use
       // the VIEW-CHANGEs whose fromView is this view (§5.2.3, NEW-VIEW-ACK).
-      guard viewChange.acknowledgments[replica].map({ $0.view < newView.view }) ?? true,
+      guard !viewChange.hasAcknowledgment(of: replica, view: newView.view),
         validNewViewPlan(newView) != nil
       else { return }
       sendNewViewAck(for: newView, into: &actions)
@@ -422,7 +428,7 @@ extension OrderingPillar {
     }
     let ack = NewViewAck(
       replica: replica, view: newView.view, prepares: newView.prepares, certificate: certificate)
-    viewChange.acknowledgments[replica] = ack
+    viewChange.record(ack)
     learn(newView.prepares)
     actions.append(.broadcast(.newViewAck(ack)))
   }
@@ -430,14 +436,13 @@ extension OrderingPillar {
   mutating func receiveNewViewAck(
     _ ack: NewViewAck, from sender: ReplicaID, into actions: inout [PillarAction]
   ) {
-    guard ack.replica != replica,
-      viewChange.acknowledgments[ack.replica].map({ $0.view < ack.view }) ?? true
+    guard ack.replica != replica, !viewChange.hasAcknowledgment(of: ack.replica, view: ack.view)
     else { return }
     guard isValidNewViewAck(ack) else {
       actions.append(.rejected(.invalidCertificate(message: "NEW-VIEW-ACK", sender: sender)))
       return
     }
-    viewChange.acknowledgments[ack.replica] = ack
+    viewChange.record(ack)
     tryToLead(into: &actions)
   }
 }

@@ -11,8 +11,10 @@ struct ViewChangeState: Sendable {
   var acceptedView: View = 0
   /// VIEW-CHANGEs by view and sender.
   var viewChanges: [View: [ReplicaID: ViewChange]] = [:]
-  /// Each replica's NEW-VIEW-ACK of the highest view.
-  var acknowledgments: [ReplicaID: NewViewAck] = [:]
+  /// Each replica's NEW-VIEW-ACKs of its highest few views (a later leader's
+  /// new-view certificate may need one for an older view than the replica's last:
+  /// several views can fail in a row, each claimed by a different VIEW-CHANGE).
+  private(set) var acknowledgments: [ReplicaID: [NewViewAck]] = [:]
   /// PREPAREs learned from view-change certificates and NEW-VIEWs, by order number
   /// (the highest view wins), to be propagated in later VIEW-CHANGEs.
   var learned: [OrderNumber: Prepare] = [:]
@@ -39,6 +41,30 @@ struct ViewChangeState: Sendable {
   /// leaders that it sent but has not installed (resent while changing views, so
   /// that replicas that left that view can acknowledge it).
   var sentNewViewPart: NewView?
+
+  /// How many NEW-VIEW-ACKs are kept per replica.
+  static let acknowledgmentsPerReplica = 3
+
+  /// Whether `replica`'s NEW-VIEW-ACK for `view` is held.
+  func hasAcknowledgment(of replica: ReplicaID, view: View) -> Bool {
+    acknowledgments[replica]?.contains { $0.view == view } ?? false
+  }
+
+  /// Holds a verified NEW-VIEW-ACK, keeping each replica's highest few views.
+  mutating func record(_ ack: NewViewAck) {
+    var held = acknowledgments[ack.replica] ?? []
+    guard !held.contains(where: { $0.view == ack.view }) else { return }
+    held.append(ack)
+    held.sort { $0.view > $1.view }
+    if held.count > Self.acknowledgmentsPerReplica { held.removeLast() }
+    acknowledgments[ack.replica] = held
+  }
+
+  /// The NEW-VIEW-ACKs held for `view`, by replica.
+  func acknowledgments(for view: View) -> [NewViewAck] {
+    acknowledgments.values.compactMap { held in held.first { $0.view == view } }
+      .sorted { $0.replica < $1.replica }
+  }
 
   /// The most requests remembered as awaited, and their most operation bytes.
   static let awaitedLimit = 4096
