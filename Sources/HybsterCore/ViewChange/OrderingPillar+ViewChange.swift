@@ -51,6 +51,14 @@ extension OrderingPillar {
       if viewChange.ticksInChange >= viewChangeTimeout, hasViewChangeCertificate(for: target) {
         viewChange.failedAttempts += 1
         startViewChange(to: target + 1, into: &actions)
+      } else if viewChange.ticksInChange >= viewChangeTimeout,
+        hasViewChangeCertificate(for: target + 1)
+      {
+        // The others left `target + 1` already (a peer relays its certificate) and
+        // the VIEW-CHANGEs for `target` we missed are never resent: support the view
+        // after it, as §5.2.3 allows with a certificate for the one before.
+        viewChange.failedAttempts += 1
+        startViewChange(to: target + 2, into: &actions)
       }
       return
     }
@@ -172,13 +180,6 @@ extension OrderingPillar {
   /// view-change certificate for the view supported now (§5.2.3). Checked whenever a
   /// VIEW-CHANGE arrives, since the certificate may complete after the f+1.
   mutating func joinIfOthersMovedOn(into actions: inout [PillarAction]) {
-    if let current = viewChange.target, hasViewChangeCertificate(for: current + 1) {
-      // Others left `current + 1` already (a peer relays its certificate): support
-      // the view after it, as §5.2.3 allows with a certificate for the one before,
-      // even if the VIEW-CHANGEs for `current` that we missed are never resent.
-      startViewChange(to: current + 2, into: &actions)
-      return
-    }
     let next = (viewChange.target ?? view) + 1
     guard (viewChange.viewChanges[next]?.count ?? 0) >= configuration.faultsTolerated + 1 else {
       return
