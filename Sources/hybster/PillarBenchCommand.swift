@@ -115,7 +115,8 @@ private struct Workload {
         if l % localK == 0 {
           // f+1 = 2 matching CHECKPOINTs of the other replicas, certified by the
           // instances of the pillar that runs this checkpoint, move the window.
-          let owner = Int((l / localK) % UInt64(pillars))
+          let owner = configuration.layout.checkpointPillar(
+            ofLocal: l, interval: configuration.checkpointInterval)
           let digest = Digest.of(Array("state \(l)".utf8))
           for replica: ReplicaID in [0, 2] {
             var trinx = try TrInXInstance(

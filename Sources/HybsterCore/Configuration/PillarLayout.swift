@@ -60,6 +60,12 @@ public struct PillarLayout: Hashable, Sendable {
     Int((order / interval) % UInt64(pillarCount))
   }
 
+  /// The same for local checkpoint `order` (`interval` is still the global K).
+  @inlinable
+  public func checkpointPillar(ofLocal order: OrderNumber, interval: UInt64) -> Int {
+    checkpointPillar(ofGlobal: globalCheckpoint(ofLocal: order), interval: interval)
+  }
+
   /// How far pillar `sibling` must have proposed once pillar `pillar` proposed local
   /// `order`: every global order number below that one (§5.3.1, gaps "are closed by
   /// proposing empty consensus instances").

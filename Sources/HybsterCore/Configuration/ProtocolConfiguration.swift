@@ -83,16 +83,20 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// several pillars): then even a leader installs the view only once every
   /// leader's NEW-VIEW part is there (§5.3.3).
   public func hasSeveralLeaders(_ view: View) -> Bool {
-    rotateLeaders && pillarCount > 1 && view % UInt64(replicaCount) == 0
+    pillarCount > 1 && isRotating(view)
+  }
+
+  /// Whether leaders rotate over the pillars in `view` (see ``rotateLeaders``).
+  @inlinable
+  public func isRotating(_ view: View) -> Bool {
+    rotateLeaders && view % UInt64(replicaCount) == 0
   }
 
   /// The leader of pillar `pillar` in `view`: v mod n, or (v + u) mod n in a
   /// rotating view (see ``rotateLeaders``).
   @inlinable
   public func leader(of view: View, pillar: Int) -> ReplicaID {
-    let n = UInt64(replicaCount)
-    let rotating = rotateLeaders && view % n == 0
-    return ReplicaID((view + (rotating ? UInt64(pillar) : 0)) % n)
+    ReplicaID((view + (isRotating(view) ? UInt64(pillar) : 0)) % UInt64(replicaCount))
   }
 
   /// All replica ids.

@@ -68,7 +68,8 @@ extension OrderingPillar {
     let certificate = message.certificate
     // Checkpoint c is run by pillar c mod P (§5.3.2): only that pillar's TrInX
     // instance certifies it.
-    let owner = Int((message.order / checkpointInterval) % UInt64(configuration.pillarCount))
+    let owner = configuration.layout.checkpointPillar(
+      ofLocal: message.order, interval: configuration.checkpointInterval)
     return certificate.issuer == configuration.trinxInstance(of: message.replica, pillar: owner)
       && certificate.counter == CounterLayout.checkpoint
       && certificate.isTrustedMAC

@@ -62,19 +62,16 @@ extension OrderingPillar {
     // PREPARE is kept: if f+1 others (one of them correct, so one that did
     // authenticate it) commit it, we deliver it too. A Byzantine client that tags
     // only some replicas correctly must not knock a correct follower out of the order.
-    var abstain = false
-    for (request, digest) in zip(prepare.batch.requests, requestDigests)
-    where !keyring.verify(request, digest: digest, as: replica) {
+    let unauthenticated = firstUnauthenticated(prepare.batch.requests, digests: requestDigests)
+    if let request = unauthenticated {
       actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
-      abstain = true
-      break
     }
     if slots[prepare.order]?.delivered == true { return }
     var slot = slots[prepare.order] ?? Slot()
     if later {
       slot.keepLater(prepare, digest: batchDigest)
     } else {
-      slot.abstain = abstain
+      slot.abstain = unauthenticated != nil
       slot.prepare = prepare
       slot.batchDigest = batchDigest
       slot.requestDigests = requestDigests
@@ -89,6 +86,12 @@ extension OrderingPillar {
     }
     acknowledge(into: &actions)
     deliverCommitted(into: &actions)
+  }
+
+  /// The first request whose authenticator lacks a valid tag of ours, if any: a
+  /// batch with one gets no COMMIT from us (§5.2.1).
+  mutating func firstUnauthenticated(_ requests: [Request], digests: [Digest]) -> Request? {
+    zip(requests, digests).first { !keyring.verify($0, digest: $1, as: replica) }?.0
   }
 
   /// Sends COMMITs for consecutive prepared instances: a follower's independent

@@ -106,10 +106,7 @@ public struct PillarCoordinator: Sendable {
     case .deliver(let order, let view, let batch):
       var ready: [(order: OrderNumber, view: View, batch: Batch)] = []
       merger.add(pillar: pillar, local: order, view: view, batch: batch, into: &ready)
-      for instance in ready {
-        out.append(.deliver(order: instance.order, view: instance.view, batch: instance.batch))
-      }
-      raiseDeliveryLimit(into: &out)
+      handOn(ready, into: &out)
     case .checkpointStable(let checkpoint):
       guard checkpoint.order > (stable?.order ?? 0) else { return }
       stable = checkpoint
@@ -199,6 +196,16 @@ public struct PillarCoordinator: Sendable {
     }
   }
 
+  /// Hands what the merge released to execution and lets the pillars go further.
+  mutating func handOn(
+    _ ready: [(order: OrderNumber, view: View, batch: Batch)], into out: inout [Output]
+  ) {
+    for instance in ready {
+      out.append(.deliver(order: instance.order, view: instance.view, batch: instance.batch))
+    }
+    raiseDeliveryLimit(into: &out)
+  }
+
   /// Lets every pillar deliver up to a window beyond what execution was handed,
   /// once that moved by a checkpoint interval (so at most one input per pillar and
   /// K instances).
@@ -229,10 +236,7 @@ public struct PillarCoordinator: Sendable {
   public mutating func stateTransferred(order: OrderNumber, into out: inout [Output]) {
     var ready: [(order: OrderNumber, view: View, batch: Batch)] = []
     merger.skip(through: order, into: &ready)
-    for instance in ready {
-      out.append(.deliver(order: instance.order, view: instance.view, batch: instance.batch))
-    }
-    raiseDeliveryLimit(into: &out)
+    handOn(ready, into: &out)
     let local = layout.localCheckpoint(ofGlobal: order)
     for pillar in 0..<configuration.pillarCount {
       out.append(.pillar(pillar, .stateTransferred(order: local)))

@@ -48,17 +48,17 @@ extension OrderingPillar {
           }
         }
       }
-      if viewChange.ticksInChange >= viewChangeTimeout, hasViewChangeCertificate(for: target) {
+      guard viewChange.ticksInChange >= viewChangeTimeout else { return }
+      // Move on with a certificate for the view we support; or, if the others left
+      // `target + 1` already (a peer relays its certificate) and the VIEW-CHANGEs for
+      // `target` we missed are never resent, support the view after it, as §5.2.3
+      // allows with a certificate for the one before.
+      let next: View? =
+        hasViewChangeCertificate(for: target)
+        ? target + 1 : hasViewChangeCertificate(for: target + 1) ? target + 2 : nil
+      if let next {
         viewChange.failedAttempts += 1
-        startViewChange(to: target + 1, into: &actions)
-      } else if viewChange.ticksInChange >= viewChangeTimeout,
-        hasViewChangeCertificate(for: target + 1)
-      {
-        // The others left `target + 1` already (a peer relays its certificate) and
-        // the VIEW-CHANGEs for `target` we missed are never resent: support the view
-        // after it, as §5.2.3 allows with a certificate for the one before.
-        viewChange.failedAttempts += 1
-        startViewChange(to: target + 2, into: &actions)
+        startViewChange(to: next, into: &actions)
       }
       return
     }
@@ -363,13 +363,7 @@ extension OrderingPillar {
         var slot = Slot(
           prepare: early.prepare, batchDigest: early.batchDigest, requestDigests: digests,
           delivered: order < nextDelivery)
-        // As in receivePrepare: no COMMIT for a batch with a request we cannot
-        // authenticate.
-        for (request, digest) in zip(early.prepare.batch.requests, digests)
-        where !keyring.verify(request, digest: digest, as: replica) {
-          slot.abstain = true
-          break
-        }
+        slot.abstain = firstUnauthenticated(early.prepare.batch.requests, digests: digests) != nil
         log[order] = slot
       }
       if log[order] != nil {
