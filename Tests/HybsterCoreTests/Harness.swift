@@ -16,12 +16,17 @@ enum Keys {
   }
 
   static func pillar(_ configuration: ProtocolConfiguration, replica: ReplicaID) -> OrderingPillar {
-    OrderingPillar(
-      configuration: configuration, replica: replica,
-      trinx: try! TrInXInstance(
-        id: configuration.trinxInstances[Int(replica)], counterCount: CounterLayout.count,
-        key: group),
-      keyring: ClientKeyring(replicaSecret: replicaSecret(Int(replica))))
+    pillar(configuration, replica: replica, pillar: 0)
+  }
+
+  /// The execution stage of `replica`, with `service`.
+  static func executionStage<Service: ReplicatedService>(
+    _ configuration: ProtocolConfiguration, replica: Int, service: Service
+  ) -> ExecutionStage<Service> {
+    ExecutionStage(
+      service: service, replica: ReplicaID(replica),
+      checkpointInterval: configuration.checkpointInterval,
+      keyring: ClientKeyring(replicaSecret: replicaSecret(replica)))
   }
 }
 
@@ -148,12 +153,7 @@ final class Cluster<Service: ReplicatedService> {
     self.configuration = configuration
     let n = configuration.replicaCount
     pillars = (0..<n).map { Keys.pillar(configuration, replica: ReplicaID($0)) }
-    executions = (0..<n).map {
-      ExecutionStage(
-        service: service(), replica: ReplicaID($0),
-        checkpointInterval: configuration.checkpointInterval,
-        keyring: ClientKeyring(replicaSecret: Keys.replicaSecret($0)))
-    }
+    executions = (0..<n).map { Keys.executionStage(configuration, replica: $0, service: service()) }
     delivered = Array(repeating: [], count: n)
     executed = Array(repeating: [], count: n)
     replies = Array(repeating: [], count: n)

@@ -90,12 +90,7 @@ final class PillarCluster<Service: ReplicatedService> {
     self.configuration = configuration
     let n = configuration.replicaCount
     replicas = (0..<n).map { Keys.replicaPillars(configuration, replica: ReplicaID($0)) }
-    executions = (0..<n).map {
-      ExecutionStage(
-        service: service(), replica: ReplicaID($0),
-        checkpointInterval: configuration.checkpointInterval,
-        keyring: ClientKeyring(replicaSecret: Keys.replicaSecret($0)))
-    }
+    executions = (0..<n).map { Keys.executionStage(configuration, replica: $0, service: service()) }
     actions = Array(repeating: [], count: n)
     delivered = Array(repeating: [], count: n)
     executionGaps = Array(repeating: [], count: n)
