@@ -136,7 +136,7 @@ struct LocalCommand: AsyncParsableCommand {
         }
       }
 
-      let started = DispatchTime.now()
+      let started = CPUSample.now()
       let run = LocalRun(
         config: config, directory: directory, processes: processes, settings: load.settings,
         logLevel: logLevel, startupTimeout: startupTimeout,
@@ -161,19 +161,32 @@ struct LocalCommand: AsyncParsableCommand {
   }
 
   /// CPU time of the replicas (waited-for children) and of this process (the load
-  /// generator), over the whole run including start-up and warm-up.
-  private static func printCPU(since started: DispatchTime) {
-    func seconds(_ who: Int32) -> Double {
-      var usage = rusage()
-      getrusage(who, &usage)
-      return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+  /// generator) since `CPUSample.now()` was taken at the start of the run, including
+  /// start-up and warm-up. Counted from that sample, not from process start: under
+  /// `swift run` this process inherits the build's CPU time through exec.
+  struct CPUSample {
+    var replicas: Double
+    var generator: Double
+    var time: DispatchTime
+
+    static func now() -> CPUSample {
+      func seconds(_ who: Int32) -> Double {
+        var usage = rusage()
+        getrusage(who, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+          + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+      }
+      // RUSAGE_CHILDREN and RUSAGE_SELF (-1 and 0 on Linux and Darwin alike; Glibc
+      // imports them as an enum).
+      return CPUSample(replicas: seconds(-1), generator: seconds(0), time: .now())
     }
-    let wall = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-    // RUSAGE_CHILDREN and RUSAGE_SELF (-1 and 0 on Linux and Darwin alike; Glibc
-    // imports them as an enum).
-    let replicas = seconds(-1)
-    let generator = seconds(0)
+  }
+
+  private static func printCPU(since start: CPUSample) {
+    let end = CPUSample.now()
+    let wall = Double(end.time.uptimeNanoseconds - start.time.uptimeNanoseconds) / 1e9
+    let replicas = end.replicas - start.replicas
+    let generator = end.generator - start.generator
     let busy = (replicas + generator) / wall
     print(
       String(
