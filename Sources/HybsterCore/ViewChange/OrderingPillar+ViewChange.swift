@@ -41,10 +41,16 @@ extension OrderingPillar {
         }
         if let part = viewChange.sentNewViewPart, part.view == viewChange.acceptedView {
           actions.append(.broadcast(.newView(part)))
+        } else if let installed = viewChange.installed, installed.view == viewChange.acceptedView {
+          // Replicas that never got it acknowledge it (docs/view-change-safety.md).
+          actions.append(.broadcast(.newView(installed)))
         }
-        if hasViewChangeCertificate(for: target - 1) {
+        if let base = viewChange.certified[target - 1] {
           for sender in viewChange.viewChanges[target - 1]!.keys.sorted() {
             actions.append(.broadcast(.viewChange(viewChange.viewChanges[target - 1]![sender]!)))
+          }
+          for ack in viewChange.acknowledgments(for: base) where ack.replica != replica {
+            actions.append(.broadcast(.newViewAck(ack)))
           }
         }
       }
@@ -97,21 +103,37 @@ extension OrderingPillar {
 
   /// Leaves the current view (or the view change to `target - 1`) and supports the
   /// leader of `target` with a certified VIEW-CHANGE.
-  mutating func startViewChange(to target: View, into actions: inout [PillarAction]) {
+  ///
+  /// Its `fromView` is the highest view this replica knows was established
+  /// (``ViewChangeState/vouchedView``); it supports a view beyond the one after that
+  /// only with a view-change certificate for the view before, which it learned from
+  /// (§5.2.3). A replica that knows a view at or above `target` was established
+  /// supports the view after that one instead.
+  mutating func startViewChange(to requested: View, into actions: inout [PillarAction]) {
+    let fromView = viewChange.vouchedView
+    let target = max(requested, fromView + 1)
     guard target > view, target > (viewChange.target ?? 0) else { return }
+    guard
+      target == fromView + 1 || hasViewChangeCertificate(for: target - 1)
+        || injectedFaults.contains(.moveOnWithoutCertificate)
+    else { return }
     var known = viewChange.learned.filter { $0.value.view < target }
     for (order, slot) in slots {
       guard let prepare = slot.prepare, prepare.view < target else { continue }
       if let other = known[order], other.view >= prepare.view { continue }
       known[order] = prepare
     }
-    // PREPAREs of views below the target only (a later view's, kept for delivery,
-    // belongs to that view's own view change).
+    // PREPAREs of views up to `fromView` only: every one a correct replica holds is
+    // (a later view's, kept for delivery, belongs to that view's own view change).
+    let admitUnvouched = injectedFaults.contains(.unvouchedPrepares)
     let prepares = known.values
-      .filter { $0.order > lowWaterMark && $0.order <= highWaterMark && $0.view < target }
+      .filter {
+        $0.order > lowWaterMark && $0.order <= highWaterMark && $0.view < target
+          && (admitUnvouched || $0.view <= fromView)
+      }
       .sorted { $0.order < $1.order }
     let digest = ViewChange.certifiedDigest(
-      replica: replica, fromView: viewChange.acceptedView, toView: target,
+      replica: replica, fromView: fromView, toView: target,
       checkpoint: checkpoints.stable, prepares: prepares)
     let certificate: Certificate
     do {
@@ -123,7 +145,7 @@ extension OrderingPillar {
       return
     }
     let message = ViewChange(
-      replica: replica, fromView: viewChange.acceptedView, toView: target,
+      replica: replica, fromView: fromView, toView: target,
       checkpoint: checkpoints.stable, prepares: prepares, certificate: certificate)
     viewChange.target = target
     viewChange.ticksInChange = 0
@@ -134,6 +156,7 @@ extension OrderingPillar {
     batchTimerArmed = false
     // Keep the certificate for `target - 1` to provide it to others (3 views at most).
     viewChange.viewChanges = viewChange.viewChanges.filter { $0.key >= target - 1 }
+    viewChange.certified = viewChange.certified.filter { $0.key >= target - 1 }
     actions.append(.viewChangeStarted(view: target))
     actions.append(.broadcast(.viewChange(message)))
     record(message, into: &actions)
@@ -164,13 +187,15 @@ extension OrderingPillar {
   mutating func record(_ message: ViewChange, into actions: inout [PillarAction]) {
     let target = message.toView
     viewChange.viewChanges[target, default: [:]][message.replica] = message
-    if viewChange.viewChanges[target]!.count == configuration.quorum {
+    if viewChange.viewChanges[target]!.count == configuration.quorum,
+      target == viewChange.target
+    {
       // As in PBFT, the timeout for a view starts once a quorum supports it: a
       // replica that ran ahead alone waits for the others instead of moving on again
       // just as they arrive and the new leader is about to send its NEW-VIEW.
-      if target == viewChange.target { viewChange.ticksInChange = 0 }
-      learnViewChangeCertificate(for: target, into: &actions)
+      viewChange.ticksInChange = 0
     }
+    learnViewChangeCertificate(for: target, into: &actions)
     joinIfOthersMovedOn(into: &actions)
     tryToLead(into: &actions)
   }
@@ -188,21 +213,61 @@ extension OrderingPillar {
     startViewChange(to: next, into: &actions)
   }
 
+  /// Whether this replica holds, and learned from, a view-change certificate for
+  /// `target`.
   func hasViewChangeCertificate(for target: View) -> Bool {
-    (viewChange.viewChanges[target]?.count ?? 0) >= configuration.quorum
+    if injectedFaults.contains(.moveOnWithoutCertificate) {
+      return (viewChange.viewChanges[target]?.count ?? 0) >= configuration.quorum
+    }
+    return viewChange.certified[target] != nil
   }
 
-  /// A view-change certificate (q VIEW-CHANGEs) carries every PREPARE that may
-  /// have committed: learn them, to propagate them in later VIEW-CHANGEs, and learn
-  /// the highest checkpoint among them.
-  mutating func learnViewChangeCertificate(for target: View, into actions: inout [PillarAction]) {
-    let messages = Array(viewChange.viewChanges[target]!.values)
-    learn(messages.flatMap(\.prepares))
-    if let highest = messages.compactMap(\.checkpoint).max(by: { $0.order < $1.order }),
-      highest.order > lowWaterMark
-    {
-      stabilize(highest, into: &actions)
+  /// The best new-view certificate for `target` among the held VIEW-CHANGEs and
+  /// NEW-VIEW-ACKs: the highest `fromView` u for which the VIEW-CHANGEs with
+  /// fromView ≤ u still form a quorum and f+1 replicas vouch for u (§5.2.3).
+  func newViewCertificate(for target: View) -> (
+    viewChanges: [ViewChange], acknowledgments: [NewViewAck]
+  )? {
+    guard let received = viewChange.viewChanges[target], received.count >= configuration.quorum
+    else { return nil }
+    for base in Set(received.values.map(\.fromView)).sorted(by: >) {
+      let certificate = received.values.filter { $0.fromView <= base }
+        .sorted { $0.replica < $1.replica }
+      guard certificate.count >= configuration.quorum else { continue }
+      let acks = viewChange.acknowledgments(for: base)
+      if isValidNewViewCertificate(view: target, viewChanges: certificate, acknowledgments: acks) {
+        return (certificate, acks)
+      }
     }
+    return nil
+  }
+
+  /// A view-change certificate for `target` — q VIEW-CHANGEs that form a valid
+  /// new-view certificate — carries every PREPARE that may have committed before
+  /// `target` (§5.2.3): learn what a NEW-VIEW built from it would assign, to
+  /// propagate it in later VIEW-CHANGEs. Learned again whenever a certificate with a
+  /// higher base completes.
+  mutating func learnViewChangeCertificate(for target: View, into actions: inout [PillarAction]) {
+    guard let (viewChanges, acks) = newViewCertificate(for: target) else { return }
+    let plan = NewViewPlan(
+      viewChanges: viewChanges, acknowledgments: acks, windowSize: windowSize,
+      admitUnvouched: injectedFaults.contains(.unvouchedPrepares))
+    if let learnedBase = viewChange.certified[target], learnedBase >= plan.base { return }
+    viewChange.certified[target] = plan.base
+    learn(plan, into: &actions)
+  }
+
+  /// Adopts what a view-change certificate or a NEW-VIEW proves: first its
+  /// checkpoint (the window moves), then its PREPAREs (the window now holds them),
+  /// and that its base view was established.
+  mutating func learn(_ plan: NewViewPlan, into actions: inout [PillarAction]) {
+    let learnFirst = injectedFaults.contains(.learnBeforeStabilizing)
+    if learnFirst { learn(plan.evidence) }
+    if let checkpoint = plan.checkpoint, checkpoint.order > lowWaterMark {
+      stabilize(checkpoint, into: &actions)
+    }
+    if !learnFirst { learn(plan.evidence) }
+    viewChange.vouchedView = max(viewChange.vouchedView, plan.base)
   }
 
   /// Keeps, per order number of the window, the PREPARE of the highest view.
@@ -219,30 +284,18 @@ extension OrderingPillar {
   /// new-view certificate exists.
   mutating func tryToLead(into actions: inout [PillarAction]) {
     guard let target = viewChange.target, leader(of: target) == replica,
-      let received = viewChange.viewChanges[target], received[replica] != nil,
-      received.count >= configuration.quorum
+      viewChange.viewChanges[target]?[replica] != nil,
+      let (certificate, acks) = newViewCertificate(for: target)
     else { return }
-    // The highest `fromView` u for which the VIEW-CHANGEs with fromView ≤ u still
-    // form a quorum and f+1 replicas vouch for u.
-    for base in Set(received.values.map(\.fromView)).sorted(by: >) {
-      let certificate = received.values.filter { $0.fromView <= base }
-        .sorted { $0.replica < $1.replica }
-      guard certificate.count >= configuration.quorum else { continue }
-      let acks = viewChange.acknowledgments(for: base)
-      guard
-        isValidNewViewCertificate(view: target, viewChanges: certificate, acknowledgments: acks)
-      else { continue }
-      if configuration.pillarCount > 1, viewChange.leadApproved != target {
-        // The replica leads with all its pillars or with none (§5.3.3, ⑥–⑦).
-        if viewChange.readyReported != target {
-          viewChange.readyReported = target
-          actions.append(.readyToLead(target))
-        }
-        return
+    if configuration.pillarCount > 1, viewChange.leadApproved != target {
+      // The replica leads with all its pillars or with none (§5.3.3, ⑥–⑦).
+      if viewChange.readyReported != target {
+        viewChange.readyReported = target
+        actions.append(.readyToLead(target))
       }
-      sendNewView(target, viewChanges: certificate, acknowledgments: acks, into: &actions)
       return
     }
+    sendNewView(target, viewChanges: certificate, acknowledgments: acks, into: &actions)
   }
 
   mutating func sendNewView(
@@ -251,7 +304,7 @@ extension OrderingPillar {
   ) {
     let plan = NewViewPlan(
       viewChanges: viewChanges, acknowledgments: acknowledgments,
-      windowSize: windowSize)
+      windowSize: windowSize, admitUnvouched: injectedFaults.contains(.unvouchedPrepares))
     if let checkpoint = plan.checkpoint, checkpoint.order > lowWaterMark {
       stabilize(checkpoint, into: &actions)
     }
@@ -276,6 +329,7 @@ extension OrderingPillar {
       // PREPAREs (§5.2.3); a view it alone accepted is refuted by the new-view
       // certificate rule, as any unestablished view is.
       viewChange.acceptedView = target
+      viewChange.vouchedView = max(viewChange.vouchedView, target)
       viewChange.sentNewViewPart = newView
       learn(prepares)
       actions.append(.newViewPart(newView))
@@ -292,9 +346,9 @@ extension OrderingPillar {
       // We already left this view: acknowledge it so that a later leader can use
       // the VIEW-CHANGEs whose fromView is this view (§5.2.3, NEW-VIEW-ACK).
       guard !viewChange.hasAcknowledgment(of: replica, view: newView.view),
-        validNewViewPlan(newView) != nil
+        let plan = validNewViewPlan(newView)
       else { return }
-      sendNewViewAck(for: newView, into: &actions)
+      sendNewViewAck(for: newView, plan: plan, into: &actions)
       return
     }
     guard let plan = validNewViewPlan(newView) else {
@@ -317,7 +371,7 @@ extension OrderingPillar {
     else { return nil }
     let plan = NewViewPlan(
       viewChanges: newView.viewChanges, acknowledgments: newView.acknowledgments,
-      windowSize: windowSize)
+      windowSize: windowSize, admitUnvouched: injectedFaults.contains(.unvouchedPrepares))
     guard plan.assignments.count == newView.prepares.count else { return nil }
     for ((order, batch), prepare) in zip(plan.assignments, newView.prepares) {
       guard prepare.view == newView.view, prepare.order == order, prepare.batch == batch,
@@ -338,11 +392,13 @@ extension OrderingPillar {
     view = newView.view
     viewChange.target = nil
     viewChange.acceptedView = newView.view
+    viewChange.vouchedView = max(viewChange.vouchedView, newView.view)
     viewChange.installed = newView
     viewChange.failedAttempts = 0
     viewChange.stalledTicks = 0
     viewChange.learned.removeAll()
     viewChange.viewChanges = viewChange.viewChanges.filter { $0.key > newView.view }
+    viewChange.certified = viewChange.certified.filter { $0.key > newView.view }
     var log: [OrderNumber: Slot] = [:]
     for prepare in newView.prepares where inWindow(prepare.order) {
       let digests = prepare.batch.requests.map(\.digest)
@@ -411,7 +467,12 @@ extension OrderingPillar {
 
   // MARK: NEW-VIEW-ACK
 
-  mutating func sendNewViewAck(for newView: NewView, into actions: inout [PillarAction]) {
+  /// Acknowledges a valid NEW-VIEW for a view this replica already left, and
+  /// learns what it proves: its checkpoint, its PREPAREs, and that its view was
+  /// established.
+  mutating func sendNewViewAck(
+    for newView: NewView, plan: NewViewPlan, into actions: inout [PillarAction]
+  ) {
     let digest = NewViewAck.certifiedDigest(
       replica: replica, view: newView.view, prepares: newView.prepares)
     let certificate: Certificate
@@ -424,8 +485,12 @@ extension OrderingPillar {
     let ack = NewViewAck(
       replica: replica, view: newView.view, prepares: newView.prepares, certificate: certificate)
     viewChange.record(ack)
-    learn(newView.prepares)
+    var proven = plan
+    proven.base = newView.view
+    proven.evidence = newView.prepares
+    learn(proven, into: &actions)
     actions.append(.broadcast(.newViewAck(ack)))
+    acknowledgmentRecorded(into: &actions)
   }
 
   mutating func receiveNewViewAck(
@@ -438,6 +503,15 @@ extension OrderingPillar {
       return
     }
     viewChange.record(ack)
+    acknowledgmentRecorded(into: &actions)
+  }
+
+  /// A NEW-VIEW-ACK may complete a new-view certificate for any view held.
+  mutating func acknowledgmentRecorded(into actions: inout [PillarAction]) {
+    for target in viewChange.viewChanges.keys.sorted() {
+      learnViewChangeCertificate(for: target, into: &actions)
+    }
+    joinIfOthersMovedOn(into: &actions)
     tryToLead(into: &actions)
   }
 }

@@ -46,8 +46,9 @@ extension OrderingPillar {
   ///   a later view, it includes a PREPARE of view v for every order number from its
   ///   checkpoint up to o_act;
   /// - its checkpoint is proven by f+1 CHECKPOINTs;
-  /// - its PREPAREs are valid, of earlier views, in strictly increasing order, inside
-  ///   its checkpoint's window.
+  /// - its PREPAREs are valid, of views up to `fromView` (a correct replica
+  ///   propagates no PREPARE of a view it does not know was established), in
+  ///   strictly increasing order, inside its checkpoint's window.
   func isValidViewChange(_ viewChange: ViewChange) -> Bool {
     let certificate = viewChange.certificate
     guard configuration.replicas.contains(viewChange.replica),
@@ -61,7 +62,8 @@ extension OrderingPillar {
     if previous.low > 0 {
       // It sent order messages in view previous.high, which it must have accepted;
       // it may have accepted a later view since without sending anything in it.
-      guard viewChange.fromView >= previous.high, previous.low <= low + windowSize
+      guard viewChange.fromView >= previous.high,
+        previous.low <= low || previous.low - low <= windowSize
       else { return false }
     } else {
       guard viewChange.fromView <= previous.high else { return false }
@@ -71,9 +73,11 @@ extension OrderingPillar {
     }
     var lastOrder = low
     var covered = Set<OrderNumber>()
+    let admitUnvouched = injectedFaults.contains(.unvouchedPrepares)
     for prepare in viewChange.prepares {
-      guard prepare.order > lastOrder, prepare.order <= low + windowSize,
-        prepare.view < viewChange.toView, isValidPrepare(prepare)
+      guard prepare.order > lastOrder, prepare.order - low <= windowSize,
+        prepare.view < viewChange.toView,
+        admitUnvouched || prepare.view <= viewChange.fromView, isValidPrepare(prepare)
       else { return false }
       lastOrder = prepare.order
       if prepare.view == previous.high { covered.insert(prepare.order) }
@@ -83,7 +87,9 @@ extension OrderingPillar {
     // NEW-VIEW already carried all that may have committed before, and its PREPAREs
     // supersede the older ones (a false claim of a later view is caught by the
     // new-view certificate rule: f+1 must vouch for that view).
-    if viewChange.fromView == previous.high, previous.low > low {
+    if viewChange.fromView == previous.high, previous.low > low,
+      !injectedFaults.contains(.acceptHidingViewChange)
+    {
       for order in (low + 1)...previous.low where !covered.contains(order) { return false }
     }
     return trinx.verify(certificate, message: viewChange.certifiedDigest)

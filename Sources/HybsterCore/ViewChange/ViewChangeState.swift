@@ -7,8 +7,18 @@
 struct ViewChangeState: Sendable {
   /// The view this replica supports while it changes views; `nil` in normal operation.
   var target: View?
-  /// The last view accepted with a valid NEW-VIEW (v_from; 0 initially).
+  /// The last view accepted with a valid NEW-VIEW (0 initially).
   var acceptedView: View = 0
+  /// The highest view this replica knows was properly established, the `fromView`
+  /// of its VIEW-CHANGEs: the accepted view, a view whose valid NEW-VIEW it
+  /// acknowledged, or the base of a view-change certificate it learned from (f+1
+  /// replicas vouched for it). Every PREPARE this replica propagates is of a view
+  /// up to it (docs/view-change-safety.md).
+  var vouchedView: View = 0
+  /// The views this replica holds a view-change certificate for (q VIEW-CHANGEs that
+  /// form a valid new-view certificate), with the base it learned from each. Only
+  /// such a certificate lets a replica support the view after it (§5.2.3).
+  var certified: [View: View] = [:]
   /// VIEW-CHANGEs by view and sender.
   var viewChanges: [View: [ReplicaID: ViewChange]] = [:]
   /// Each replica's NEW-VIEW-ACKs of its highest few views (a later leader's
@@ -16,7 +26,8 @@ struct ViewChangeState: Sendable {
   /// several views can fail in a row, each claimed by a different VIEW-CHANGE).
   private(set) var acknowledgments: [ReplicaID: [NewViewAck]] = [:]
   /// PREPAREs learned from view-change certificates and NEW-VIEWs, by order number
-  /// (the highest view wins), to be propagated in later VIEW-CHANGEs.
+  /// (the highest view wins; every one of a view up to ``vouchedView``), to be
+  /// propagated in later VIEW-CHANGEs.
   var learned: [OrderNumber: Prepare] = [:]
   /// The NEW-VIEW that installed the current view (resent to lagging replicas).
   var installed: NewView?
