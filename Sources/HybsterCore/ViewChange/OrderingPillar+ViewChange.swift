@@ -254,20 +254,20 @@ extension OrderingPillar {
       admitUnvouched: injectedFaults.contains(.unvouchedPrepares))
     if let learnedBase = viewChange.certified[target], learnedBase >= plan.base { return }
     viewChange.certified[target] = plan.base
-    learn(plan, into: &actions)
+    learn(plan, vouched: true, into: &actions)
   }
 
   /// Adopts what a view-change certificate or a NEW-VIEW proves: first its
   /// checkpoint (the window moves), then its PREPAREs (the window now holds them),
-  /// and that its base view was established.
-  mutating func learn(_ plan: NewViewPlan, into actions: inout [PillarAction]) {
+  /// and, for a certificate (`vouched`), that f+1 replicas vouched for its base.
+  mutating func learn(_ plan: NewViewPlan, vouched: Bool, into actions: inout [PillarAction]) {
     let learnFirst = injectedFaults.contains(.learnBeforeStabilizing)
     if learnFirst { learn(plan.evidence) }
     if let checkpoint = plan.checkpoint, checkpoint.order > lowWaterMark {
       stabilize(checkpoint, into: &actions)
     }
     if !learnFirst { learn(plan.evidence) }
-    viewChange.vouchedView = max(viewChange.vouchedView, plan.base)
+    if vouched { viewChange.vouchedView = max(viewChange.vouchedView, plan.base) }
   }
 
   /// Keeps, per order number of the window, the PREPARE of the highest view.
@@ -485,10 +485,13 @@ extension OrderingPillar {
     let ack = NewViewAck(
       replica: replica, view: newView.view, prepares: newView.prepares, certificate: certificate)
     viewChange.record(ack)
+    // Its PREPAREs are of a view this replica does not vouch for (its NEW-VIEW-ACK
+    // does): they are propagated only once a certificate vouches for that view. Not
+    // raising `fromView` here keeps the replica's VIEW-CHANGEs usable with the others'
+    // (a raised fromView needs f+1 vouchers of its own).
     var proven = plan
-    proven.base = newView.view
     proven.evidence = newView.prepares
-    learn(proven, into: &actions)
+    learn(proven, vouched: false, into: &actions)
     actions.append(.broadcast(.newViewAck(ack)))
     acknowledgmentRecorded(into: &actions)
   }

@@ -9,11 +9,10 @@ struct ViewChangeState: Sendable {
   var target: View?
   /// The last view accepted with a valid NEW-VIEW (0 initially).
   var acceptedView: View = 0
-  /// The highest view this replica knows was properly established, the `fromView`
-  /// of its VIEW-CHANGEs: the accepted view, a view whose valid NEW-VIEW it
-  /// acknowledged, or the base of a view-change certificate it learned from (f+1
-  /// replicas vouched for it). Every PREPARE this replica propagates is of a view
-  /// up to it (docs/view-change-safety.md).
+  /// The highest view this replica vouches for, the `fromView` of its VIEW-CHANGEs:
+  /// the accepted view, or the base of a view-change certificate it learned from
+  /// (f+1 replicas vouched for it). Every PREPARE this replica propagates is of a
+  /// view up to it (docs/view-change-safety.md).
   var vouchedView: View = 0
   /// The views this replica holds a view-change certificate for (q VIEW-CHANGEs that
   /// form a valid new-view certificate), with the base it learned from each. Only
