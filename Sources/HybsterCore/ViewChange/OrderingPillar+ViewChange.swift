@@ -109,14 +109,17 @@ extension OrderingPillar {
   /// only with a view-change certificate for the view before, which it learned from
   /// (§5.2.3). A replica that knows a view at or above `target` was established
   /// supports the view after that one instead.
+  ///
+  /// When its siblings (§5.3.3) ask for a view it may not support yet, it supports
+  /// the highest one it may below it: it leaves its view with them, and joins them
+  /// once it holds the certificate.
   mutating func startViewChange(to requested: View, into actions: inout [PillarAction]) {
     let fromView = viewChange.vouchedView
-    let target = max(requested, fromView + 1)
+    var target = max(requested, fromView + 1)
+    if !injectedFaults.contains(.moveOnWithoutCertificate) {
+      while target > fromView + 1, !hasViewChangeCertificate(for: target - 1) { target -= 1 }
+    }
     guard target > view, target > (viewChange.target ?? 0) else { return }
-    guard
-      target == fromView + 1 || hasViewChangeCertificate(for: target - 1)
-        || injectedFaults.contains(.moveOnWithoutCertificate)
-    else { return }
     var known = viewChange.learned.filter { $0.value.view < target }
     for (order, slot) in slots {
       guard let prepare = slot.prepare, prepare.view < target else { continue }

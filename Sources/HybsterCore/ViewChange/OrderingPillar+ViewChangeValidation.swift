@@ -41,10 +41,10 @@ extension OrderingPillar {
   /// Whether `viewChange` is valid (§5.2.3):
   /// - its continuing certificate moves the sender's ordering counter from its
   ///   previous value [v|o_act] to [v_to|0];
-  /// - if the sender sent order messages in view v (o_act > 0), it accepted v (or a
-  ///   later view), o_act lies within its checkpoint's window and, unless it accepted
-  ///   a later view, it includes a PREPARE of view v for every order number from its
-  ///   checkpoint up to o_act;
+  /// - if the sender sent order messages in view v (o_act > 0), it vouches for v (or
+  ///   a later view), o_act lies within its checkpoint's window and, unless it
+  ///   vouches for a later view, it includes a PREPARE of view v for every order
+  ///   number from its checkpoint up to o_act;
   /// - its checkpoint is proven by f+1 CHECKPOINTs;
   /// - its PREPAREs are valid, of views up to `fromView` (a correct replica
   ///   propagates no PREPARE of a view it does not know was established), in
@@ -59,14 +59,14 @@ extension OrderingPillar {
       previous.high < viewChange.toView, viewChange.fromView < viewChange.toView
     else { return false }
     let low = viewChange.checkpointOrder
+    // It sent order messages in view previous.high, which it must have accepted; it
+    // may have accepted, or learned of, a later view since without sending anything
+    // in it. After a VIEW-CHANGE ([h|0]) any `fromView` is possible: it may accept
+    // or learn of views above h without sending anything in them.
     if previous.low > 0 {
-      // It sent order messages in view previous.high, which it must have accepted;
-      // it may have accepted a later view since without sending anything in it.
       guard viewChange.fromView >= previous.high,
         previous.low <= low || previous.low - low <= windowSize
       else { return false }
-    } else {
-      guard viewChange.fromView <= previous.high else { return false }
     }
     if let checkpoint = viewChange.checkpoint, !isValidStableCheckpoint(checkpoint) {
       return false
