@@ -241,4 +241,66 @@ struct ViewChangeAttackTests {
       #expect(Self.agree(net, [0, 1, 2]))
     }
   }
+
+  /// Found by the simulator's adaptive adversary (seed 1901): a replica that
+  /// acknowledged a NEW-VIEW for a view it had left learned that view's PREPAREs,
+  /// which displaced the committed PREPARE it held, and were then left out of its
+  /// VIEW-CHANGE as above its `fromView`: the VIEW-CHANGE carried neither.
+  @Test("a NEW-VIEW-ACK does not push a committed PREPARE out of later VIEW-CHANGEs")
+  func acknowledgedViewKeepsCommitted() throws {
+    let net = Net(Self.configuration(k: 4, w: 8)) { CountingService() }
+    let client = net.credentials(client: 7)
+    let a = client.request(lane: 0, sequence: 1, operation: [0xA])
+    net.input(.request(a), at: 0)
+    net.run()
+    #expect(net.delivered[0].map(\.order) == [1])
+    func viewChanges(from r: ReplicaID, to: ReplicaID? = nil) -> [Envelope] {
+      net.network.filter {
+        if case .viewChange = $0.message {
+          $0.from == r && (to == nil || $0.to == to)
+        } else {
+          false
+        }
+      }
+    }
+    // R1 and R2 leave view 0; R1 leads view 1, but its NEW-VIEW reaches R0 late.
+    net.input(.leaveView(1, checkpoint: nil), at: 2)
+    net.input(.leaveView(1, checkpoint: nil), at: 1)
+    let toView1 = viewChanges(from: 1) + viewChanges(from: 2)
+    net.network.removeAll()
+    for e in toView1 where e.to == 1 { net.input(.message(e.message, from: e.from), at: 1) }
+    let newView1 = try #require(
+      net.network.compactMap { e -> NewView? in
+        if case .newView(let m) = e.message, e.to == 0 { return m }
+        return nil
+      }.first)
+    #expect(newView1.prepares.map(\.view) == [1])
+    net.network.removeAll()
+    // R0 and R2 hold the certificate for view 1 and support view 2 (led by R2, which
+    // never gets R0's VIEW-CHANGE).
+    for e in toView1 where e.to != 1 { net.input(.message(e.message, from: e.from), at: e.to) }
+    net.network.removeAll()
+    net.input(.leaveView(2, checkpoint: nil), at: 0)
+    net.input(.leaveView(2, checkpoint: nil), at: 2)
+    #expect(net.pillars[0].targetView == 2)
+    #expect(net.pillars[2].targetView == 2)
+    let fromR2 = viewChanges(from: 2, to: 0)
+    net.network.removeAll()
+    // R0 acknowledges view 1, then moves on to view 3 with the certificate for 2.
+    net.input(.message(.newView(newView1), from: 1), at: 0)
+    #expect(net.network.contains { if case .newViewAck = $0.message { true } else { false } })
+    net.network.removeAll()
+    for e in fromR2 { net.input(.message(e.message, from: e.from), at: 0) }
+    net.network.removeAll()
+    net.input(.leaveView(3, checkpoint: nil), at: 0)
+    #expect(net.pillars[0].targetView == 3)
+    let toView3 = try #require(
+      viewChanges(from: 0).compactMap { e -> ViewChange? in
+        if case .viewChange(let m) = e.message { return m }
+        return nil
+      }.first)
+    #expect(toView3.fromView == 0)
+    #expect(toView3.prepares.map(\.order) == [1])
+    #expect(toView3.prepares.first?.batch == Batch(requests: [a]))
+  }
 }

@@ -120,21 +120,21 @@ extension OrderingPillar {
       while target > fromView + 1, !hasViewChangeCertificate(for: target - 1) { target -= 1 }
     }
     guard target > view, target > (viewChange.target ?? 0) else { return }
-    var known = viewChange.learned.filter { $0.value.view < target }
-    for (order, slot) in slots {
-      guard let prepare = slot.prepare, prepare.view < target else { continue }
-      if let other = known[order], other.view >= prepare.view { continue }
-      known[order] = prepare
-    }
-    // PREPAREs of views up to `fromView` only: every one a correct replica holds is
-    // (a later view's, kept for delivery, belongs to that view's own view change).
+    // Per order number of the window, the PREPARE of the highest view up to
+    // `fromView` (R1 of docs/view-change-safety.md): the bound applies before the
+    // choice, so that no PREPARE this replica may not carry displaces one it must.
+    // (A later view's PREPARE, kept for delivery, belongs to that view's own view
+    // change.)
     let admitUnvouched = injectedFaults.contains(.unvouchedPrepares)
-    let prepares = known.values
-      .filter {
-        $0.order > lowWaterMark && $0.order <= highWaterMark && $0.view < target
-          && (admitUnvouched || $0.view <= fromView)
-      }
-      .sorted { $0.order < $1.order }
+    var known: [OrderNumber: Prepare] = [:]
+    for prepare in Array(viewChange.learned.values) + slots.values.compactMap(\.prepare)
+    where inWindow(prepare.order) && prepare.view < target
+      && (admitUnvouched || prepare.view <= fromView)
+    {
+      if let other = known[prepare.order], other.view >= prepare.view { continue }
+      known[prepare.order] = prepare
+    }
+    let prepares = known.values.sorted { $0.order < $1.order }
     let digest = ViewChange.certifiedDigest(
       replica: replica, fromView: fromView, toView: target,
       checkpoint: checkpoints.stable, prepares: prepares)
@@ -488,12 +488,13 @@ extension OrderingPillar {
     let ack = NewViewAck(
       replica: replica, view: newView.view, prepares: newView.prepares, certificate: certificate)
     viewChange.record(ack)
-    // Its PREPAREs are of a view this replica does not vouch for (its NEW-VIEW-ACK
-    // does): they are propagated only once a certificate vouches for that view. Not
-    // raising `fromView` here keeps the replica's VIEW-CHANGEs usable with the others'
-    // (a raised fromView needs f+1 vouchers of its own).
+    // Only its checkpoint is learned: its PREPAREs are of a view this replica does
+    // not vouch for (its NEW-VIEW-ACK does, and carries them). Learning them would
+    // displace the PREPAREs it must propagate (simulator seed 1901), and raising
+    // `fromView` instead would need f+1 vouchers of its own in every later
+    // certificate.
     var proven = plan
-    proven.evidence = newView.prepares
+    proven.evidence = []
     learn(proven, vouched: false, into: &actions)
     actions.append(.broadcast(.newViewAck(ack)))
     acknowledgmentRecorded(into: &actions)
