@@ -7,7 +7,8 @@ struct Hybster: AsyncParsableCommand {
     abstract: "Hybster: hybrid Byzantine fault-tolerant state-machine replication (EuroSys 2017).",
     subcommands: [
       LocalCommand.self, ConfigCommand.self, ReplicaCommand.self, BenchCommand.self, KVCommand.self,
-      SimulateCommand.self, CoreBenchCommand.self, PillarBenchCommand.self, TrInXBenchCommand.self,
+      SimulateCommand.self, ExploreCommand.self, CoreBenchCommand.self, PillarBenchCommand.self,
+      TrInXBenchCommand.self,
     ]
   )
 }
