@@ -37,6 +37,17 @@ public enum ByzantineStrategy: String, Sendable, Hashable, CaseIterable, Compara
   /// certificate or drop acknowledgments; NEW-VIEW-ACKs for the wrong view; validly
   /// certified PREPAREs of a future view it would lead, assigning no-ops (§5.2.3).
   case corruptViewChange
+  /// As strong as the fault model (issue 10): certifies, with its own TrInX instances
+  /// only, any PREPARE of a view it leads, VIEW-CHANGEs for any view and fromView
+  /// after moving its counters on, NEW-VIEWs and NEW-VIEW-ACKs from what it saw, and
+  /// replays every valid message it saw, each to replicas it picks (see
+  /// ``AdaptiveAdversary``, in `AdaptiveAdversary/`).
+  case adaptive
+
+  /// The strategies a seed draws from its main stream (every strategy but
+  /// ``adaptive``, in their original order, so that seeds drawn before it existed
+  /// keep their strategies; ``adaptive`` replaces a draw from a separate stream).
+  public static let classic: [ByzantineStrategy] = allCases.filter { $0 != .adaptive }
 
   /// Whether the strategy is aimed at the leader's role (a forced strategy of this
   /// kind makes the leader Byzantine).
@@ -221,7 +232,7 @@ struct ByzantineBehaviour: Sendable {
       } else {
         out.append(item)
       }
-    case .flood:
+    case .flood, .adaptive:
       out.append(item)
     case .corruptViewChange:
       if case .viewChange(let viewChange) = item.message, item.to == others.first,

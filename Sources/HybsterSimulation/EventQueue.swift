@@ -27,6 +27,8 @@ enum EventKind: Sendable {
   case partitionEnd(Int)
   /// The end of the safety phase: heal everything.
   case heal
+  /// Hold-back rule `i` ends: what it held is sent (see ``HoldRule``).
+  case releaseHeld(Int)
   /// Periodic convergence check of the liveness phase.
   case livenessCheck
 }

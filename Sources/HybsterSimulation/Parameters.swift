@@ -20,13 +20,32 @@ public struct SimulationOptions: Sendable, Hashable {
   public var pillars: Int?
   /// Rotating leaders (§6.2); nil lets the seed choose (with several pillars).
   public var rotateLeaders: Bool?
+  /// The adversarial scheduler (``HoldRule``): true gives every seed hold-back rules,
+  /// false none; nil gives them to seeds with an ``ByzantineStrategy/adaptive`` replica.
+  public var holdBack: Bool?
+  /// The message kinds hold-back rules pick from (nil: ``MessageKind/holdable``).
+  public var holdKinds: Set<MessageKind>?
+  /// Twins (two copies of an adaptive replica with one identity and one TrInX
+  /// counter per pillar, each talking to its own part of the group): true for every
+  /// adaptive replica, false never, nil as the seed draws.
+  public var twins: Bool?
+  /// A directed attack forced on every seed (n = 3, one pillar, one adaptive
+  /// replica; see ``AttackCampaignKind``); nil lets eligible seeds draw one.
+  public var campaign: AttackCampaignKind?
+  /// Whether eligible seeds (n = 3, one pillar, one adaptive replica) may draw a
+  /// campaign when none is forced.
+  public var campaignsDrawn = true
 
   /// Creates options.
   public init(
     forcedStrategy: ByzantineStrategy? = nil, byzantineAtMaximum: Bool = false,
     injectedFaults: InjectedFaults = [], traceLength: Int = 30, pillars: Int? = nil,
-    rotateLeaders: Bool? = nil
+    rotateLeaders: Bool? = nil, holdBack: Bool? = nil, holdKinds: Set<MessageKind>? = nil,
+    twins: Bool? = nil
   ) {
+    self.holdBack = holdBack
+    self.holdKinds = holdKinds
+    self.twins = twins
     self.pillars = pillars
     self.rotateLeaders = rotateLeaders
     self.forcedStrategy = forcedStrategy
@@ -42,10 +61,17 @@ public struct SimulationOptions: Sendable, Hashable {
     if byzantineAtMaximum { flags += " --byzantine-max" }
     if let pillars { flags += " --pillars \(pillars)" }
     if let rotateLeaders { flags += rotateLeaders ? " --rotate" : " --no-rotate" }
-    if injectedFaults.contains(.commitQuorumOfF) { flags += " --inject commitQuorumOfF" }
-    if injectedFaults.contains(.skipPrepareCertificateCheck) {
-      flags += " --inject skipPrepareCertificateCheck"
+    if let holdBack { flags += holdBack ? " --hold-back" : " --no-hold-back" }
+    if let holdKinds {
+      flags += " --hold-kinds " + holdKinds.sorted().map(\.rawValue).joined(separator: ",")
     }
+    if let twins { flags += twins ? " --twins" : " --no-twins" }
+    if let campaign {
+      flags += " --campaign \(campaign.rawValue)"
+    } else if !campaignsDrawn {
+      flags += " --campaign none"
+    }
+    for name in InjectedFaultName.names(of: injectedFaults) { flags += " --inject \(name)" }
     return flags
   }
 }
@@ -143,6 +169,13 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
   public let slowness: [SimTime]
   /// The Byzantine replicas and their strategies, by replica id.
   public let byzantine: [(replica: ReplicaID, strategy: ByzantineStrategy)]
+  /// The adversarial scheduler's rules (see ``HoldRule``).
+  public let holdBack: [HoldRule]
+  /// Per adaptive replica with a twin: the replicas its twin talks to (the replica
+  /// itself talks to the rest).
+  public let twins: [ReplicaID: Set<ReplicaID>]
+  /// The directed attack of this seed, if any (``AttackCampaign``).
+  public let campaign: CampaignPlan?
   /// How long the safety phase (with faults) lasts at most.
   public let safetyDuration: SimTime
   /// How long correct replicas have to converge after the network heals.
@@ -155,12 +188,18 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     var random = SimulationRandom(seed: seed)
     self.seed = seed
     self.options = options
-    let n = [3, 3, 3, 5, 5, 7][random.int(0...5)]
+    // A forced campaign needs n = 3 and one pillar; its own stream decides its parts,
+    // so that seeds without one keep every other parameter.
+    var campaignRandom = SimulationRandom(seed: seed ^ 0xCA3F_A160_0000_0011)
+    let forcedCampaign = (options.pillars ?? 1) == 1 ? options.campaign : nil
+    let drawnN = [3, 3, 3, 5, 5, 7][random.int(0...5)]
+    let n = forcedCampaign == nil ? drawnN : 3
     let f = (n - 1) / 2
     // The pillar count comes from its own stream, so that every other parameter of
     // a seed is what it was before pillars existed.
     var pillarRandom = SimulationRandom(seed: seed ^ 0x9111_A125)
-    let pillars = options.pillars ?? pillarRandom.pick([1, 1, 2, 3])
+    let drawnPillars = options.pillars ?? pillarRandom.pick([1, 1, 2, 3])
+    let pillars = forcedCampaign == nil ? drawnPillars : 1
     let rotate = options.rotateLeaders ?? (pillars > 1 && pillarRandom.chance(0.5))
     let k = UInt64(random.pick([2, 3, 4, 8, 16]))
     let window = k * UInt64(random.int(2...4))
@@ -172,10 +211,10 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
 
     clients = random.int(1...4)
     lanesPerClient = random.int(1...3)
-    operationsPerLane = random.int(2...12)
+    var operationsPerLane = random.int(2...12)
     keySpace = random.int(1...4)
     operationWeights = [random.int(0...4), random.int(1...4), random.int(0...3), random.int(0...4)]
-    thinkTime = random.uint(0...5_000)
+    var thinkTime = random.uint(0...5_000)
 
     tickPeriod = random.pick([5_000, 10_000, 20_000])
     batchTimeout = random.uint(200...5_000)
@@ -191,12 +230,12 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     }
     self.links = links
     clientLink = LinkProfile(base: random.uint(50...500), jitter: random.uint(0...2_000))
-    loss = calm ? 0 : random.pick([0, 0.01, 0.05, 0.15])
+    var loss = calm ? 0 : random.pick([0, 0.01, 0.05, 0.15])
     duplication = calm ? 0 : random.pick([0, 0.02, 0.1])
     reordering = calm ? 0 : random.pick([0, 0.05, 0.2])
     replay = calm ? 0 : random.pick([0, 0.01, 0.05])
 
-    safetyDuration = random.uint(300_000...2_000_000)
+    var safetyDuration = random.uint(300_000...2_000_000)
     // After healing, up to f+1 views in a row may have a faulty (or crashed) leader,
     // and replicas may still be one view apart; each failed view change costs its
     // timeout, which after a stormy safety phase is already at its cap of 16 times
@@ -217,7 +256,6 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
           kind: random.chance(0.5) ? .symmetric : .asymmetric, side: side, start: start,
           end: start + random.uint(10_000...500_000)))
     }
-    self.partitions = partitions
 
     // Byzantine replicas: up to f; leader strategies need the leader (replica 0).
     var byzantineCount = random.chance(0.5) ? random.int(1...f) : 0
@@ -229,17 +267,47 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     {
       order.swapAt(0, index)
     }
+    // The adaptive adversary, hold-back rules and twins come from their own stream,
+    // so that seeds drawn before they existed keep every other parameter.
+    var adversaryRandom = SimulationRandom(seed: seed ^ 0xADE5_A121_0000_0010)
     var byzantine: [(replica: ReplicaID, strategy: ByzantineStrategy)] = []
     for replica in order.prefix(byzantineCount) {
-      byzantine.append((replica, options.forcedStrategy ?? random.pick(ByzantineStrategy.allCases)))
+      var strategy = options.forcedStrategy ?? random.pick(ByzantineStrategy.classic)
+      if options.forcedStrategy == nil,
+        adversaryRandom.chance(1 / Double(ByzantineStrategy.allCases.count))
+      {
+        strategy = .adaptive
+      }
+      byzantine.append((replica, strategy))
     }
+    var campaign: CampaignPlan?
+    if let forcedCampaign {
+      campaign = CampaignPlan.draw(forcedCampaign, &campaignRandom)
+    } else if options.campaignsDrawn, n == 3, pillars == 1, byzantine.count == 1,
+      byzantine[0].strategy == .adaptive, campaignRandom.chance(0.5)
+    {
+      let kind = campaignRandom.pick(AttackCampaignKind.allCases)
+      if kind.byzantineCandidates.contains(byzantine[0].replica) {
+        campaign = CampaignPlan.draw(kind, byzantine: byzantine[0].replica, &campaignRandom)
+      }
+    }
+    if let campaign {
+      // The campaign's scheduler replaces the drawn disturbances.
+      byzantine = [(campaign.byzantine, .adaptive)]
+      partitions = []
+      loss = 0
+    }
+    self.campaign = campaign
+    self.loss = loss
+    self.partitions = partitions
     self.byzantine = byzantine.sorted { $0.replica < $1.replica }
     let byzantineSet = Set(byzantine.map(\.replica))
 
     // Crashes of correct followers only (no view change yet).
     var crashes: [CrashEvent] = []
     let candidates = (1..<ReplicaID(n)).filter { !byzantineSet.contains($0) }
-    for replica in random.shuffled(candidates).prefix(calm ? 0 : random.int(0...f)) {
+    let crashCount = calm || campaign != nil ? 0 : random.int(0...f)
+    for replica in random.shuffled(candidates).prefix(crashCount) {
       let at = random.uint(0...safetyDuration)
       let restart: SimTime? =
         random.chance(0.7) ? at + random.uint(5_000...safetyDuration) : nil
@@ -251,6 +319,43 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     if random.chance(0.3) { slowness[random.int(0...(n - 1))] = random.uint(2_000...20_000) }
     self.slowness = slowness
     inboxCap = 50_000
+
+    let drawnOperations = operationsPerLane
+    let adaptive = byzantine.filter { $0.strategy == .adaptive }.map(\.replica).sorted()
+    var holdBack: [HoldRule] = []
+    if options.holdBack ?? !adaptive.isEmpty {
+      // Held for many view-change timeouts (§5.2.3): the safety phase grows to match,
+      // and so does the workload, so that there is something to disturb throughout.
+      let timeout = base * 2
+      safetyDuration += timeout * adversaryRandom.uint(4...10)
+      operationsPerLane *= adversaryRandom.int(3...8)
+      thinkTime = max(thinkTime, adversaryRandom.uint(5_000...40_000))
+      holdBack = HoldRule.draw(
+        &adversaryRandom, replicas: n, timeout: timeout, safety: safetyDuration,
+        kinds: options.holdKinds)
+    }
+    if campaign != nil {
+      // Room for several failed view changes with growing timeouts; the workload
+      // waits out the attack, so it stays small (enough to order past one window in
+      // lateWindow), or the liveness phase could not finish it.
+      holdBack = []
+      safetyDuration = max(safetyDuration, base * 80)
+      let lanes = clients * lanesPerClient
+      operationsPerLane =
+        campaign?.kind == .lateWindow
+        ? Int(2 * configuration.windowSize + 8) / lanes + 1 : drawnOperations
+    }
+    self.holdBack = holdBack
+    self.safetyDuration = safetyDuration
+    self.operationsPerLane = operationsPerLane
+    self.thinkTime = thinkTime
+    var twins: [ReplicaID: Set<ReplicaID>] = [:]
+    for replica in adaptive where campaign == nil && options.twins ?? adversaryRandom.chance(0.3) {
+      let others = (0..<ReplicaID(n)).filter { $0 != replica }
+      twins[replica] = Set(
+        adversaryRandom.shuffled(others).prefix(adversaryRandom.int(1...(others.count - 1))))
+    }
+    self.twins = twins
   }
 
   /// The number of faults tolerated.
@@ -293,6 +398,12 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
       lines.append("slow replica \(replica) +\(extra)us")
     }
     lines += byzantine.map { "byzantine replica \($0.replica): \($0.strategy.rawValue)" }
+    lines += holdBack.map { "scheduler \($0)" }
+    if let campaign { lines.append("campaign \(campaign)") }
+    for (replica, audience) in twins.sorted(by: { $0.key < $1.key }) {
+      lines.append(
+        "twins of replica \(replica): one talks to \(audience.sorted()), one to the rest")
+    }
     if !options.injectedFaults.isEmpty {
       lines.append("injected faults (self-test) rawValue=\(options.injectedFaults.rawValue)")
     }

@@ -22,6 +22,12 @@ public struct SimulationResult: Sendable {
   public let simulatedTime: SimTime
   /// A hash over every event of the run: equal seeds give equal hashes.
   public let traceHash: UInt64
+  /// Moves the adaptive adversaries made (see `Adversary/`).
+  public var adversaryMoves = 0
+  /// Messages the adversarial scheduler held back.
+  public var messagesHeld = 0
+  /// The highest view a correct replica installed.
+  public var highestView: View = 0
 
   /// The seed.
   public var seed: UInt64 { parameters.seed }
@@ -55,6 +61,10 @@ struct SimReplica {
   var execution: ExecutionStage<KeyValueStore>
   /// A Byzantine replica's behaviour, one per pillar (each with that pillar's TrInX).
   var byzantine: [ByzantineBehaviour]?
+  /// An adaptive Byzantine replica's adversary (see `AdaptiveAdversary/`).
+  var adversary: AdaptiveAdversary?
+  /// Its second copy, in Twins-style runs.
+  var twin: AdversaryTwin?
   var crashed = false
   var incarnation: UInt32 = 0
   var chainHash = Digest.zero
@@ -66,13 +76,16 @@ struct LaneState {
   var sequence: UInt64 = 0
   var remaining: Int
   var outstanding: Request?
-  var votes: [(replica: ReplicaID, result: [UInt8])] = []
+  var votes: [(replica: ReplicaID, result: [UInt8], view: View)] = []
   var attempts = 0
 }
 
 struct SimClient {
   var credentials: ClientCredentials
   var lanes: [LaneState]
+  /// The view the client believes the group is in (as `HybsterClient` keeps one):
+  /// a new request goes first to that view's leader of the request's pillar.
+  var viewHint: View = 0
 }
 
 final class SimulationRun {
@@ -94,6 +107,10 @@ final class SimulationRun {
   var reordering: Double
   var replay: Double
   var replayRing: [(from: ReplicaID, to: ReplicaID, message: ProtocolMessage, pillar: Int)] = []
+  /// The adversarial scheduler's held messages.
+  var held: HeldMessages
+  /// The replica running a directed attack (``AttackCampaign``), if any.
+  var campaignReplica: Int?
   var inFlight: [Int]
   var messagesSent = 0
   var events = 0
@@ -124,6 +141,7 @@ final class SimulationRun {
     duplication = parameters.duplication
     reordering = parameters.reordering
     replay = parameters.replay
+    held = HeldMessages(rules: parameters.holdBack)
 
     let groupKey = random.bytes(32)
     let secrets = (0..<n).map { _ in random.bytes(32) }
@@ -153,6 +171,35 @@ final class SimulationRun {
         }
         pillars.append(pillar)
       }
+      var adversary: AdaptiveAdversary?
+      var twin: AdversaryTwin?
+      if strategy == .adaptive {
+        let instances = (0..<configuration.pillarCount).map { u in
+          try! TrInXInstance(
+            id: configuration.trinxInstance(of: replica, pillar: u),
+            counterCount: CounterLayout.count, key: groupKey)
+        }
+        adversary = AdaptiveAdversary(
+          replica: replica, configuration: configuration, trinx: instances, random: random.fork())
+        if let plan = parameters.campaign, plan.byzantine == replica {
+          adversary!.campaign = AttackCampaign(plan: plan, configuration: configuration)
+          campaignReplica = r
+        }
+        if let audience = parameters.twins[replica] {
+          twin = AdversaryTwin(
+            ordering: ReplicaPillars(
+              pillars: instances.enumerated().map { u, trinx in
+                OrderingPillar(
+                  configuration: configuration, replica: replica, pillar: u, trinx: trinx,
+                  keyring: ClientKeyring(replicaSecret: secrets[r]))
+              }),
+            execution: ExecutionStage(
+              service: KeyValueStore(), replica: replica,
+              checkpointInterval: configuration.checkpointInterval,
+              keyring: ClientKeyring(replicaSecret: secrets[r])),
+            audience: audience)
+        }
+      }
       replicas.append(
         SimReplica(
           ordering: ReplicaPillars(pillars: pillars),
@@ -160,7 +207,7 @@ final class SimulationRun {
             service: KeyValueStore(), replica: replica,
             checkpointInterval: configuration.checkpointInterval,
             keyring: ClientKeyring(replicaSecret: secrets[r])),
-          byzantine: byzantine))
+          byzantine: byzantine, adversary: adversary, twin: twin))
     }
     for c in 0..<parameters.clients {
       clients.append(
@@ -190,6 +237,9 @@ final class SimulationRun {
       queue.schedule(.partitionStart(i), at: partition.start)
       queue.schedule(.partitionEnd(i), at: partition.end)
     }
+    for (i, rule) in p.holdBack.enumerated() {
+      if let end = rule.end { queue.schedule(.releaseHeld(i), at: end) }
+    }
     queue.schedule(.heal, at: p.safetyDuration)
 
     while !finished, violation == nil, let event = queue.pop() {
@@ -200,10 +250,17 @@ final class SimulationRun {
         finishLiveness(reason: "event budget of \(Self.maxEvents) exhausted")
       }
     }
-    return SimulationResult(
+    var result = SimulationResult(
       parameters: p, violation: violation, livenessChecked: livenessChecked && violation == nil,
       livenessNote: livenessNote, requestsAccepted: requestsAccepted, messagesSent: messagesSent,
       events: events, simulatedTime: now, traceHash: trace.hash)
+    result.adversaryMoves = replicas.compactMap(\.adversary).reduce(0) {
+      $0 + $1.moves.values.reduce(0, +)
+    }
+    result.messagesHeld =
+      held.heldCount + replicas.compactMap(\.adversary?.campaign?.heldCount).reduce(0, +)
+    result.highestView = replicas.filter(\.isCorrect).map(\.ordering.view).max() ?? 0
+    return result
   }
 
   func fail(_ invariant: Invariant, _ detail: String) {
@@ -221,6 +278,17 @@ final class SimulationRun {
       if replicas[Int(from)].isCorrect { inFlight[Int(to)] -= 1 }
       guard !replicas[Int(to)].crashed, replicas[Int(to)].incarnation == incarnation else { return }
       trace.record(now, .message(to: to, from: from, message, pillar: pillar))
+      if replicas[Int(to)].adversary != nil, pillar >= 0,
+        pillar < replicas[Int(to)].ordering.pillars.count
+      {
+        if pillar == 0 { replicas[Int(to)].adversary!.observeForCampaign(message, from: from) }
+        replicas[Int(to)].adversary!.observe(
+          message, pillar: pillar, validator: replicas[Int(to)].ordering.pillars[pillar])
+        if replicas[Int(to)].twin?.audience.contains(from) == true {
+          twinInput(Int(to), .message(message, from: from, pillar: pillar))
+          return
+        }
+      }
       input(Int(to), .message(message, from: from, pillar: pillar))
     case .request(let to, let request, let incarnation):
       let r = Int(to)
@@ -228,6 +296,10 @@ final class SimulationRun {
       trace.record(
         now,
         .request(to: to, client: request.client, lane: request.lane, sequence: request.sequence))
+      if replicas[r].adversary != nil {
+        replicas[r].adversary!.observe(request)
+        if replicas[r].twin != nil { twinInput(r, .request(request)) }
+      }
       let cached = replicas[r].execution.cachedReply(for: request, view: replicas[r].ordering.view)
       if let reply = cached.reply {
         sendReply(from: r, reply)
@@ -248,6 +320,16 @@ final class SimulationRun {
         for reply in extra.replies {
           queue.schedule(.reply(reply), at: now + delay(p.clientLink))
         }
+      }
+      if replicas[r].adversary != nil {
+        if replicas[r].twin != nil { twinInput(r, .tick) }
+        var moves = replicas[r].adversary!.act(pillars: replicas[r].ordering.pillars)
+        if replicas[r].adversary!.campaign != nil {
+          moves += replicas[r].adversary!.campaignStep(
+            world: campaignWorld(), pillars: replicas[r].ordering.pillars)
+          release(replicas[r].adversary!.campaign!.releasable())
+        }
+        for move in moves { sendToReplica(from: r, move.out, pillar: move.pillar) }
       }
     case .batchTimeout(let replica, let pillar, let incarnation):
       let r = Int(replica)
@@ -319,6 +401,9 @@ final class SimulationRun {
       recomputePartitions()
     case .heal:
       heal()
+    case .releaseHeld(let i):
+      guard !healed else { return }
+      release(held.release(i))
     case .livenessCheck:
       checkLiveness()
     }
@@ -369,7 +454,10 @@ final class SimulationRun {
       if violation != nil { return }
     }
     for u in 0..<pillarCount {
-      if replicas[r].byzantine != nil {
+      if replicas[r].adversary != nil {
+        sends[u] = replicas[r].adversary!.transform(sends[u], pillar: u)
+        if let twin = replicas[r].twin { sends[u].removeAll { twin.audience.contains($0.to) } }
+      } else if replicas[r].byzantine != nil {
         sends[u] = replicas[r].byzantine![u].transform(
           sends[u], pillar: replicas[r].ordering.pillars[u])
       }
@@ -521,6 +609,16 @@ final class SimulationRun {
   func schedule(
     from: ReplicaID, to: ReplicaID, _ message: ProtocolMessage, pillar: Int, at time: SimTime
   ) {
+    if !healed, !held.rules.isEmpty,
+      held.hold(message, from: from, to: to, pillar: pillar, at: now)
+    {
+      return
+    }
+    if !healed, let c = campaignReplica,
+      replicas[c].adversary!.campaign!.hold(message, from: from, to: to, pillar: pillar)
+    {
+      return
+    }
     if replicas[Int(from)].isCorrect {
       inFlight[Int(to)] += 1
       if inFlight[Int(to)] > p.inboxCap {
@@ -574,7 +672,9 @@ final class SimulationRun {
     clients[c].lanes[l].votes = []
     clients[c].lanes[l].attempts = 0
     trace.record(now, .clientSend(client: c, lane: l, sequence: sequence, attempt: 0))
-    sendRequest(request, to: 0)  // the leader of view 0
+    // First to the leader the client believes in; a follower forwards it (§5.2.1).
+    let pillar = p.configuration.layout.pillar(ofClient: request.client, lane: request.lane)
+    sendRequest(request, to: p.configuration.leader(of: clients[c].viewHint, pillar: pillar))
     queue.schedule(
       .clientRetransmit(client: c, lane: l, sequence: sequence), at: now + p.clientRetransmit)
   }
@@ -625,9 +725,14 @@ final class SimulationRun {
     trace.record(
       now,
       .reply(client: reply.client, lane: reply.lane, sequence: reply.sequence, from: reply.replica))
-    clients[c].lanes[l].votes.append((reply.replica, reply.result))
+    clients[c].lanes[l].votes.append((reply.replica, reply.result, reply.view))
     let matching = clients[c].lanes[l].votes.filter { $0.result == reply.result }.count
     guard matching >= p.configuration.quorum else { return }
+    // The (f+1)-th highest view among the replies: at least one correct replica is in
+    // that view or a later one, so f faulty replicas cannot push the hint to a view
+    // (and leader) of their choosing.
+    let views = clients[c].lanes[l].votes.map(\.view).sorted(by: >)
+    clients[c].viewHint = max(clients[c].viewHint, views[p.configuration.faultsTolerated])
     trace.record(now, .accepted(client: c, lane: l, sequence: reply.sequence))
     requestsAccepted += 1
     fail(checker.accepted(lane: request.key, sequence: reply.sequence, result: reply.result))
@@ -653,6 +758,11 @@ final class SimulationRun {
     activePartitions = []
     recomputePartitions()
     (loss, duplication, reordering, replay) = (0, 0, 0, 0)
+    release(held.releaseAll())
+    if let c = campaignReplica {
+      replicas[c].adversary!.campaign!.phase = .over
+      release(replicas[c].adversary!.campaign!.releasable())
+    }
     for r in 0..<n where replicas[r].crashed {
       trace.record(now, .restart(ReplicaID(r)))
       replicas[r].crashed = false

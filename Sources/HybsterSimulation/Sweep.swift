@@ -16,6 +16,12 @@ public struct SweepSummary: Sendable {
   public var messages = 0
   /// Events processed in all runs.
   public var events = 0
+  /// Moves of adaptive adversaries in all runs.
+  public var adversaryMoves = 0
+  /// Messages the adversarial scheduler held back in all runs.
+  public var messagesHeld = 0
+  /// Runs in which a correct replica installed a view above 0.
+  public var runsWithViewChange = 0
   /// Every Byzantine strategy some run used.
   public var strategies: Set<ByzantineStrategy> = []
   /// Wall-clock seconds.
@@ -36,6 +42,9 @@ public struct SweepSummary: Sendable {
     messages += result.messagesSent
     events += result.events
     strategies.formUnion(result.strategies)
+    adversaryMoves += result.adversaryMoves
+    messagesHeld += result.messagesHeld
+    if result.highestView > 0 { runsWithViewChange += 1 }
   }
 }
 

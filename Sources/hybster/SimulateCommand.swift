@@ -33,8 +33,33 @@ struct SimulateCommand: AsyncParsableCommand {
   @Option(
     help: ArgumentHelp(
       "Inject a deliberate bug into correct replicas (simulator self-test).",
-      valueName: "commitQuorumOfF|skipPrepareCertificateCheck"))
+      valueName: InjectedFaultName.all.map(\.name).joined(separator: "|")))
   var inject: [String] = []
+
+  @Flag(
+    inversion: .prefixedNo,
+    help: """
+      Adversarial scheduler: hold back chosen message kinds for many view-change timeouts \
+      before the network heals; default: seeds with an adaptive replica.
+      """)
+  var holdBack: Bool?
+
+  @Option(
+    help: ArgumentHelp(
+      "Message kinds the scheduler's hold-back rules pick from (comma-separated).",
+      valueName: MessageKind.holdable.map(\.rawValue).joined(separator: ",")))
+  var holdKinds: String?
+
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Twins: a second copy of each adaptive replica (one identity, one TrInX counter).")
+  var twins: Bool?
+
+  @Option(
+    help: ArgumentHelp(
+      "Force a directed attack on every seed (n = 3, one pillar), or none on any.",
+      valueName: (AttackCampaignKind.allCases.map(\.rawValue) + ["none"]).joined(separator: "|")))
+  var campaign: String?
 
   @Flag(help: "Print one JSON object on the last line.")
   var json = false
@@ -61,7 +86,31 @@ struct SimulateCommand: AsyncParsableCommand {
     }
     var options = SimulationOptions(
       byzantineAtMaximum: byzantineMax, traceLength: trace, pillars: pillars,
-      rotateLeaders: rotate)
+      rotateLeaders: rotate, holdBack: holdBack, twins: twins)
+    if let holdKinds {
+      var kinds: Set<MessageKind> = []
+      for name in holdKinds.split(separator: ",") {
+        guard let kind = MessageKind(rawValue: String(name)) else {
+          throw ValidationError(
+            "unknown message kind '\(name)'; any of "
+              + MessageKind.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        kinds.insert(kind)
+      }
+      options.holdKinds = kinds
+    }
+    if let campaign {
+      if campaign == "none" {
+        options.campaignsDrawn = false
+      } else {
+        guard let kind = AttackCampaignKind(rawValue: campaign) else {
+          throw ValidationError(
+            "unknown campaign '\(campaign)'; one of "
+              + AttackCampaignKind.allCases.map(\.rawValue).joined(separator: ", ") + ", none")
+        }
+        options.campaign = kind
+      }
+    }
     if let byzantine {
       guard let strategy = ByzantineStrategy(rawValue: byzantine) else {
         throw ValidationError(
@@ -71,12 +120,12 @@ struct SimulateCommand: AsyncParsableCommand {
       options.forcedStrategy = strategy
     }
     for name in inject {
-      switch name {
-      case "commitQuorumOfF": options.injectedFaults.insert(.commitQuorumOfF)
-      case "skipPrepareCertificateCheck":
-        options.injectedFaults.insert(.skipPrepareCertificateCheck)
-      default: throw ValidationError("unknown fault '\(name)'")
+      guard let fault = InjectedFaultName.fault(named: name) else {
+        throw ValidationError(
+          "unknown fault '\(name)'; one of "
+            + InjectedFaultName.all.map(\.name).joined(separator: ", "))
       }
+      options.injectedFaults.insert(fault)
     }
     let first = from ?? UInt64.random(in: 0...UInt64(UInt32.max))
     let count = seeds
@@ -109,6 +158,8 @@ struct SimulateCommand: AsyncParsableCommand {
       events \(summary.events)
       wall \(String(format: "%.2f", summary.wallSeconds)) s, \
       \(String(format: "%.0f", summary.requestsPerSecond)) simulated requests/s
+      runs with a view change \(summary.runsWithViewChange), adversary moves \
+      \(summary.adversaryMoves), messages held back \(summary.messagesHeld)
       strategies exercised: \(summary.strategies.sorted().map(\.rawValue).joined(separator: ", "))
       """)
     if json {
@@ -135,6 +186,7 @@ struct SimulateCommand: AsyncParsableCommand {
       + " \(result.messagesSent) messages, \(result.events) events, simulated"
       + " \(result.simulatedTime / 1000) ms, liveness "
       + (result.livenessChecked ? "checked" : "not checked (\(result.livenessNote ?? "-"))")
-      + ", trace hash \(String(result.traceHash, radix: 16))"
+      + ", highest view \(result.highestView), adversary moves \(result.adversaryMoves),"
+      + " messages held \(result.messagesHeld), trace hash \(String(result.traceHash, radix: 16))"
   }
 }

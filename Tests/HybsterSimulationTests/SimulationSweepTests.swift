@@ -72,6 +72,27 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // the very view a correct leader could have installed: it now waits a timeout.
   (1_108_721, SimulationOptions(pillars: 2, rotateLeaders: true)),
   (1_110_842, SimulationOptions(pillars: 2, rotateLeaders: true)),
+  // Issue 10, found with the new view-change rules. Liveness: a NEW-VIEW-ACK raised
+  // its sender's fromView, which then lacked f+1 vouchers, and a pillar's siblings
+  // could not take it along.
+  (102_700, SimulationOptions(byzantineAtMaximum: true, pillars: 3, rotateLeaders: true)),
+  // Liveness: a VIEW-CHANGE after a cleaned counter ([h|0]) claiming fromView > h was
+  // rejected; a pillar its siblings moved on stayed in its view.
+  (
+    201_734,
+    SimulationOptions(
+      forcedStrategy: .corruptViewChange, byzantineAtMaximum: true, pillars: 3,
+      rotateLeaders: true)
+  ),
+  (
+    203_859,
+    SimulationOptions(
+      forcedStrategy: .corruptViewChange, byzantineAtMaximum: true, pillars: 3,
+      rotateLeaders: true)
+  ),
+  // Agreement (adaptive adversary): an acknowledged NEW-VIEW's PREPARE displaced the
+  // committed one in the acknowledging replica's next VIEW-CHANGE.
+  (1901, SimulationOptions(forcedStrategy: .adaptive, pillars: 3, rotateLeaders: false)),
   // A replica views behind the others dropped their NEW-VIEW parts as too far ahead.
   (
     800_086,
