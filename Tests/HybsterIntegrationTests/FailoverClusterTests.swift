@@ -35,7 +35,7 @@ struct FailoverClusterTests {
       let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
       let client = HybsterClient(
         config: config, credentials: try keys.clients.credentials(for: 11), lanes: 2,
-        eventLoopGroup: loop, giveUpAfter: .seconds(20), connectTimeout: .seconds(60))
+        eventLoopGroup: loop, giveUpAfter: .seconds(60), connectTimeout: .seconds(180))
       try await client.connect()
       func put(_ i: Int) async throws -> KeyValueResult {
         try KeyValueResult.decode(
@@ -55,7 +55,9 @@ struct FailoverClusterTests {
       return (read, interruption)
     }
     #expect(data.0 == .value([7]))
-    // Generous: the bound is the client's retry plus the suspicion timeout, not a benchmark.
-    #expect(data.1 < .seconds(15))
+    // Generous: the bound is the client's retry plus the suspicion timeout, not a
+    // benchmark. Alone it takes under 2 s; while the simulator suites load both cores of
+    // a 2-core machine it took up to 21 s.
+    #expect(data.1 < .seconds(40))
   }
 }

@@ -99,7 +99,7 @@ struct LoopbackClusterTests {
       let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
       let client = HybsterClient(
         config: config, credentials: try authority.credentials(for: 7), lanes: 4,
-        eventLoopGroup: group, connectTimeout: .seconds(60))
+        eventLoopGroup: group, connectTimeout: .seconds(180))
       try await client.connect()
       func run(_ op: KeyValueOperation) async throws -> KeyValueResult {
         try KeyValueResult.decode(try await client.submit(op.encode()))

@@ -45,7 +45,7 @@ struct StateTransferClusterTests {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let client = HybsterClient(
       config: config, credentials: try keys.clients.credentials(for: 11), lanes: 1,
-      eventLoopGroup: group, connectTimeout: .seconds(60))
+      eventLoopGroup: group, connectTimeout: .seconds(180))
     try await client.connect()
     func run(_ op: KeyValueOperation) async throws -> KeyValueResult {
       try KeyValueResult.decode(try await client.submit(op.encode()))
@@ -76,8 +76,8 @@ struct StateTransferClusterTests {
     let restart = ContinuousClock.now
     tasks[2] = try start(2)
     while installed.withLock({ $0.isEmpty }) {
-      guard ContinuousClock.now - restart < .seconds(30) else {
-        Issue.record("the restarted follower did not catch up within 30 s")
+      guard ContinuousClock.now - restart < .seconds(90) else {
+        Issue.record("the restarted follower did not catch up within 90 s")
         return
       }
       try await Task.sleep(for: .milliseconds(10))
