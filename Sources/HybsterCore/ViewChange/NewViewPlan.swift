@@ -10,21 +10,21 @@
 /// them, per order number, the one of the highest view wins. A PREPARE of a view above
 /// the base may come from a view that was never established, whose faulty leader
 /// could certify anything.
-struct NewViewPlan: Sendable, Equatable {
+public struct NewViewPlan: Sendable, Equatable {
   /// The highest stable checkpoint among the VIEW-CHANGEs.
-  var checkpoint: StableCheckpoint?
+  public var checkpoint: StableCheckpoint?
   /// The view the new state is derived from: the highest `fromView`.
-  var base: View
+  public var base: View
   /// The batches to re-propose, for consecutive order numbers after the checkpoint.
-  var assignments: [(order: OrderNumber, batch: Batch)]
+  public var assignments: [(order: OrderNumber, batch: Batch)]
   /// The PREPAREs the non-empty assignments come from, in order (what a replica
   /// that learns the certificate propagates in its later VIEW-CHANGEs).
-  var evidence: [Prepare]
+  public var evidence: [Prepare]
 
   /// The checkpoint's order number (0 if none).
-  var checkpointOrder: OrderNumber { checkpoint?.order ?? 0 }
+  public var checkpointOrder: OrderNumber { checkpoint?.order ?? 0 }
 
-  static func == (lhs: NewViewPlan, rhs: NewViewPlan) -> Bool {
+  public static func == (lhs: NewViewPlan, rhs: NewViewPlan) -> Bool {
     lhs.checkpoint == rhs.checkpoint && lhs.base == rhs.base
       && lhs.assignments.map(\.order) == rhs.assignments.map(\.order)
       && lhs.assignments.map(\.batch) == rhs.assignments.map(\.batch)
@@ -33,8 +33,9 @@ struct NewViewPlan: Sendable, Equatable {
   /// For every order number above the highest checkpoint and up to the highest
   /// admissible prepared one within the window, the PREPARE of the highest view not
   /// above the base among the VIEW-CHANGEs and NEW-VIEW-ACKs; gaps get no-ops.
-  /// `admitUnvouched` drops the base bound (the simulator's self-test only).
-  init(
+  /// `admitUnvouched` drops the base bound (the simulator's self-test, and a
+  /// Byzantine replica's plan in the simulator).
+  public init(
     viewChanges: [ViewChange], acknowledgments: [NewViewAck], windowSize: UInt64,
     admitUnvouched: Bool = false
   ) {

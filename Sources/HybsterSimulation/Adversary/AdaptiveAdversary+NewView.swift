@@ -113,17 +113,10 @@ extension AdaptiveAdversary {
     window: UInt64
   ) -> [(order: OrderNumber, batch: Batch)] {
     guard rule != .empty else { return [] }
-    let low = viewChanges.compactMap(\.checkpoint).map(\.order).max() ?? 0
-    let base = viewChanges.map(\.fromView).max() ?? 0
-    var chosen: [OrderNumber: Prepare] = [:]
-    let candidates = viewChanges.flatMap(\.prepares) + acknowledgments.flatMap(\.prepares)
-    for prepare in candidates where prepare.order > low && prepare.order <= low + window {
-      if rule == .vouchedOnly, prepare.view > base { continue }
-      if let current = chosen[prepare.order], current.view >= prepare.view { continue }
-      chosen[prepare.order] = prepare
-    }
-    guard let highest = chosen.keys.max() else { return [] }
-    return (low + 1...highest).map { ($0, chosen[$0]?.batch ?? .empty) }
+    return NewViewPlan(
+      viewChanges: viewChanges, acknowledgments: acknowledgments, windowSize: window,
+      admitUnvouched: rule == .highestView
+    ).assignments
   }
 
   /// NEW-VIEW-ACK parts for one view from every pillar: the PREPAREs of a seen
