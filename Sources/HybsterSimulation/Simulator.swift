@@ -821,7 +821,7 @@ final class SimulationRun {
           " [u\(pillar.pillar) view=\(pillar.view)"
             + (pillar.targetView.map { "->\($0)" } ?? "") + " next=\(pillar.nextDelivery)"
             + " low=\(pillar.lowWaterMark) pending=\(pillar.pendingCount)"
-            + " awaited=\(pillar.awaitedCount)]"
+            + " awaited=\(pillar.awaitedCount) \(pillar.viewChangeSummary)]"
         }.joined()
     }
     fail(

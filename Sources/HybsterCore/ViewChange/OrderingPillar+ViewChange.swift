@@ -15,6 +15,20 @@ extension OrderingPillar {
   /// The number of VIEW-CHANGEs held (bounded: three views, n each).
   public var heldViewChanges: Int { viewChange.viewChanges.values.reduce(0) { $0 + $1.count } }
 
+  /// What the view change holds, for diagnosis: the vouched view, the views it holds
+  /// a certificate for (with their bases) and the VIEW-CHANGEs held per view, each as
+  /// sender:fromView.
+  public var viewChangeSummary: String {
+    let certified = viewChange.certified.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }
+    let held = viewChange.viewChanges.sorted { $0.key < $1.key }.map { view, byReplica in
+      "\(view):"
+        + byReplica.values.sorted { $0.replica < $1.replica }
+        .map { "\($0.replica)/\($0.fromView)" }.joined(separator: ",")
+    }
+    return "vouched=\(viewChange.vouchedView) certified=[\(certified.joined(separator: " "))]"
+      + " held=[\(held.joined(separator: " "))] ticks=\(viewChange.ticksInChange)/\(viewChangeTimeout)"
+  }
+
   /// The current timeout in ticks: doubled for every failed view change in a row, up
   /// to 16 times the configured one.
   var viewChangeTimeout: UInt64 {
@@ -38,6 +52,9 @@ extension OrderingPillar {
         // VIEW-CHANGE comes from: a later leader's new-view certificate needs them.
         for ack in viewChange.acknowledgments[replica] ?? [] {
           actions.append(.broadcast(.newViewAck(ack)))
+        }
+        for acknowledged in viewChange.acknowledgedNewViews {
+          actions.append(.broadcast(.newView(acknowledged)))
         }
         if let part = viewChange.sentNewViewPart, part.view == viewChange.acceptedView {
           actions.append(.broadcast(.newView(part)))
@@ -135,21 +152,34 @@ extension OrderingPillar {
       known[prepare.order] = prepare
     }
     let prepares = known.values.sorted { $0.order < $1.order }
-    let digest = ViewChange.certifiedDigest(
-      replica: replica, fromView: fromView, toView: target,
-      checkpoint: checkpoints.stable, prepares: prepares)
-    let certificate: Certificate
-    do {
-      certificate = try trinx.certifyContinuing(
-        counter: CounterLayout.ordering,
-        newValue: CounterLayout.flattened(view: target, order: 0), message: digest)
-    } catch {
-      actions.append(.rejected(.trinxRefused("\(error)")))
-      return
+    // A replica's VIEW-CHANGE counts only with all its parts (§5.3.3): a pillar that
+    // skips views its siblings went through (it learned a certificate they lacked)
+    // supports each of them too, or replicas still changing to one of them could
+    // never complete this replica's message. Safe: the certificate for `target - 1`
+    // it learned from vouches for `fromView` in every view up to `target`
+    // (docs/view-change-safety.md, R5).
+    let first = max(
+      (viewChange.target ?? view) + 1,
+      target > ViewChangeGate.viewsAhead ? target - ViewChangeGate.viewsAhead : 0)
+    var messages: [ViewChange] = []
+    for supported in first...target {
+      let digest = ViewChange.certifiedDigest(
+        replica: replica, fromView: fromView, toView: supported,
+        checkpoint: checkpoints.stable, prepares: prepares)
+      let certificate: Certificate
+      do {
+        certificate = try trinx.certifyContinuing(
+          counter: CounterLayout.ordering,
+          newValue: CounterLayout.flattened(view: supported, order: 0), message: digest)
+      } catch {
+        actions.append(.rejected(.trinxRefused("\(error)")))
+        return
+      }
+      messages.append(
+        ViewChange(
+          replica: replica, fromView: fromView, toView: supported,
+          checkpoint: checkpoints.stable, prepares: prepares, certificate: certificate))
     }
-    let message = ViewChange(
-      replica: replica, fromView: fromView, toView: target,
-      checkpoint: checkpoints.stable, prepares: prepares, certificate: certificate)
     viewChange.target = target
     viewChange.ticksInChange = 0
     viewChange.stalledTicks = 0
@@ -161,8 +191,13 @@ extension OrderingPillar {
     viewChange.viewChanges = viewChange.viewChanges.filter { $0.key >= target - 1 }
     viewChange.certified = viewChange.certified.filter { $0.key >= target - 1 }
     actions.append(.viewChangeStarted(view: target))
-    actions.append(.broadcast(.viewChange(message)))
-    record(message, into: &actions)
+    for message in messages {
+      actions.append(.broadcast(.viewChange(message)))
+      if message.toView == target - 1 {
+        viewChange.viewChanges[message.toView, default: [:]][replica] = message
+      }
+    }
+    record(messages.last!, into: &actions)
   }
 
   mutating func receiveViewChange(
@@ -488,6 +523,7 @@ extension OrderingPillar {
     let ack = NewViewAck(
       replica: replica, view: newView.view, prepares: newView.prepares, certificate: certificate)
     viewChange.record(ack)
+    viewChange.keepAcknowledged(newView, by: replica)
     // Only its checkpoint is learned: its PREPAREs are of a view this replica does
     // not vouch for (its NEW-VIEW-ACK does, and carries them). Learning them would
     // displace the PREPAREs it must propagate (simulator seed 1901), and raising

@@ -30,6 +30,11 @@ struct ViewChangeState: Sendable {
   var learned: [OrderNumber: Prepare] = [:]
   /// The NEW-VIEW that installed the current view (resent to lagging replicas).
   var installed: NewView?
+  /// The NEW-VIEWs of this replica's own NEW-VIEW-ACKs (the same few views): resent
+  /// with them, so that the other correct replicas can acknowledge them too. A
+  /// faulty leader may have sent its NEW-VIEW to this replica alone, and a later
+  /// new-view certificate whose base is that view needs f+1 vouchers.
+  private(set) var acknowledgedNewViews: [NewView] = []
   /// Verified requests a client sent to this replica that wait for execution: the
   /// leader is suspected if they are not executed in time, and after a view change
   /// they go to the new leader at once instead of waiting for the client to retry.
@@ -68,6 +73,13 @@ struct ViewChangeState: Sendable {
     held.sort { $0.view > $1.view }
     if held.count > Self.acknowledgmentsPerReplica { held.removeLast() }
     acknowledgments[ack.replica] = held
+  }
+
+  /// Keeps the NEW-VIEW this replica acknowledged, for the views of its own held
+  /// NEW-VIEW-ACKs.
+  mutating func keepAcknowledged(_ newView: NewView, by replica: ReplicaID) {
+    let views = Set((acknowledgments[replica] ?? []).map(\.view))
+    acknowledgedNewViews = (acknowledgedNewViews + [newView]).filter { views.contains($0.view) }
   }
 
   /// The NEW-VIEW-ACKs held for `view`, by replica.
