@@ -79,7 +79,7 @@ public enum SnapshotCodec {
     guard buffer.readableBytes <= maxBytes else {
       throw .fieldTooLarge(field: "snapshot", count: buffer.readableBytes, limit: maxBytes)
     }
-    let order: OrderNumber = try buffer.readWire("snapshot.order")
+    let order: OrderNumber = try buffer.readNumber("snapshot.order")
     let state = try buffer.readByteString("snapshot.serviceState", limit: maxBytes)
     let rawCount: UInt32 = try buffer.readWire("snapshot.replies")
     guard UInt64(rawCount) <= UInt64(buffer.readableBytes / entryFixedBytes) else {
@@ -91,7 +91,7 @@ public enum SnapshotCodec {
     for _ in 0..<rawCount {
       let client: ClientID = try buffer.readWire("snapshot.replies.client")
       let laneNumber: UInt32 = try buffer.readWire("snapshot.replies.lane")
-      let sequence: UInt64 = try buffer.readWire("snapshot.replies.sequence")
+      let sequence: UInt64 = try buffer.readNumber("snapshot.replies.sequence")
       let result = try buffer.readByteString("snapshot.replies.result", limit: maxBytes)
       let lane = LaneKey(client: client, lane: laneNumber)
       if let previous, !(previous < lane) { throw .notCanonical(field: "snapshot.replies") }

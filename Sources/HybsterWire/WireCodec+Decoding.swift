@@ -42,7 +42,7 @@ extension WireCodec {
       message = .protocolMessage(.newViewAck(try readNewViewAck(&frame, "newViewAck", limits)))
     case .stateRequest:
       let replica: ReplicaID = try frame.readWire("stateRequest.replica")
-      let order: OrderNumber = try frame.readWire("stateRequest.order")
+      let order: OrderNumber = try frame.readNumber("stateRequest.order")
       message = .stateRequest(StateRequest(replica: replica, order: order))
     case .stateChunk: message = .stateChunk(try readStateChunk(&frame, limits))
     }
@@ -89,7 +89,7 @@ extension WireCodec {
   ) throws(WireError) -> Request {
     let client: ClientID = try buffer.readWire(field() + ".client")
     let lane: UInt32 = try buffer.readWire(field() + ".lane")
-    let sequence: UInt64 = try buffer.readWire(field() + ".sequence")
+    let sequence: UInt64 = try buffer.readNumber(field() + ".sequence")
     let operation = try buffer.readByteString(field() + ".operation", limit: limits.maxPayloadBytes)
     func authenticatorField() -> String { field() + ".authenticator" }
     let count = Int(try buffer.readWire(authenticatorField()) as UInt16)
@@ -113,9 +113,9 @@ extension WireCodec {
   {
     let client: ClientID = try buffer.readWire("reply.client")
     let lane: UInt32 = try buffer.readWire("reply.lane")
-    let sequence: UInt64 = try buffer.readWire("reply.sequence")
+    let sequence: UInt64 = try buffer.readNumber("reply.sequence")
     let replica: ReplicaID = try buffer.readWire("reply.replica")
-    let view: View = try buffer.readWire("reply.view")
+    let view: View = try buffer.readNumber("reply.view")
     let result = try buffer.readByteString("reply.result", limit: limits.maxPayloadBytes)
     let tag = try buffer.readTag("reply.tag")
     return Reply(
@@ -126,8 +126,8 @@ extension WireCodec {
   private static func readPrepare(
     _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, _ limits: WireLimits
   ) throws(WireError) -> Prepare {
-    let view: View = try buffer.readWire(field() + ".view")
-    let order: OrderNumber = try buffer.readWire(field() + ".order")
+    let view: View = try buffer.readNumber(field() + ".view")
+    let order: OrderNumber = try buffer.readNumber(field() + ".order")
     func batchField() -> String { field() + ".batch" }
     let rawCount: UInt32 = try buffer.readWire(batchField())
     guard UInt64(rawCount) <= UInt64(limits.maxBatchCount) else {
@@ -148,8 +148,8 @@ extension WireCodec {
   }
 
   private static func readCommit(_ buffer: inout ByteBuffer) throws(WireError) -> Commit {
-    let view: View = try buffer.readWire("commit.view")
-    let order: OrderNumber = try buffer.readWire("commit.order")
+    let view: View = try buffer.readNumber("commit.view")
+    let order: OrderNumber = try buffer.readNumber("commit.order")
     let batchDigest = try buffer.readDigest("commit.batchDigest")
     let replica: ReplicaID = try buffer.readWire("commit.replica")
     let certificate = try buffer.readCertificate("commit.certificate")
@@ -161,7 +161,7 @@ extension WireCodec {
   private static func readCheckpoint(
     _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String
   ) throws(WireError) -> CheckpointMessage {
-    let order: OrderNumber = try buffer.readWire(field() + ".order")
+    let order: OrderNumber = try buffer.readNumber(field() + ".order")
     let stateDigest = try buffer.readDigest(field() + ".stateDigest")
     let replica: ReplicaID = try buffer.readWire(field() + ".replica")
     let certificate = try buffer.readCertificate(field() + ".certificate")
@@ -172,7 +172,7 @@ extension WireCodec {
   private static func readStateChunk(_ buffer: inout ByteBuffer, _ limits: WireLimits)
     throws(WireError) -> StateChunk
   {
-    let order: OrderNumber = try buffer.readWire("stateChunk.order")
+    let order: OrderNumber = try buffer.readNumber("stateChunk.order")
     let stateDigest = try buffer.readDigest("stateChunk.stateDigest")
     let totalBytes: UInt64 = try buffer.readWire("stateChunk.totalBytes")
     let offset: UInt64 = try buffer.readWire("stateChunk.offset")
@@ -183,8 +183,8 @@ extension WireCodec {
 
   private static func readStatus(_ buffer: inout ByteBuffer) throws(WireError) -> StatusMessage {
     let replica: ReplicaID = try buffer.readWire("status.replica")
-    let view: View = try buffer.readWire("status.view")
-    let nextDelivery: OrderNumber = try buffer.readWire("status.nextDelivery")
+    let view: View = try buffer.readNumber("status.view")
+    let nextDelivery: OrderNumber = try buffer.readNumber("status.nextDelivery")
     return StatusMessage(replica: replica, view: view, nextDelivery: nextDelivery)
   }
 
@@ -192,8 +192,8 @@ extension WireCodec {
     _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, _ limits: WireLimits
   ) throws(WireError) -> ViewChange {
     let replica: ReplicaID = try buffer.readWire(field() + ".replica")
-    let fromView: View = try buffer.readWire(field() + ".fromView")
-    let toView: View = try buffer.readWire(field() + ".toView")
+    let fromView: View = try buffer.readNumber(field() + ".fromView")
+    let toView: View = try buffer.readNumber(field() + ".toView")
     func checkpointField() -> String { field() + ".checkpoint" }
     let presence: UInt8 = try buffer.readWire(checkpointField())
     let checkpoint: StableCheckpoint?
@@ -201,7 +201,7 @@ extension WireCodec {
     case .absent:
       checkpoint = nil
     case .present:
-      let order: OrderNumber = try buffer.readWire(checkpointField() + ".order")
+      let order: OrderNumber = try buffer.readNumber(checkpointField() + ".order")
       let stateDigest = try buffer.readDigest(checkpointField() + ".stateDigest")
       func proofField() -> String { checkpointField() + ".proof" }
       let proof = try readArray(
@@ -224,7 +224,7 @@ extension WireCodec {
   private static func readNewView(_ buffer: inout ByteBuffer, _ limits: WireLimits)
     throws(WireError) -> NewView
   {
-    let view: View = try buffer.readWire("newView.view")
+    let view: View = try buffer.readNumber("newView.view")
     let viewChanges = try readArray(
       &buffer, "newView.viewChanges", count: UInt16.self, limit: limits.maxNewViewEntries,
       minimumElementBytes: viewChangeFixedBytes + independentCertificateBytes
@@ -246,7 +246,7 @@ extension WireCodec {
     _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String, _ limits: WireLimits
   ) throws(WireError) -> NewViewAck {
     let replica: ReplicaID = try buffer.readWire(field() + ".replica")
-    let view: View = try buffer.readWire(field() + ".view")
+    let view: View = try buffer.readNumber(field() + ".view")
     let prepares = try readPrepares(&buffer, field() + ".prepares", limits)
     let certificate = try buffer.readCertificate(field() + ".certificate")
     return NewViewAck(
@@ -300,6 +300,16 @@ extension ByteBuffer {
     return value
   }
 
+  /// Reads a view, order number, sequence number or counter value, which must lie
+  /// within ``ProtocolNumbers/limit``.
+  mutating func readNumber(_ field: @autoclosure () -> String) throws(WireError) -> UInt64 {
+    let value: UInt64 = try readWire(field())
+    guard ProtocolNumbers.isValid(value) else {
+      throw .numberOutOfRange(field: field(), value: value, limit: ProtocolNumbers.limit)
+    }
+    return value
+  }
+
   /// Reads a u32-length-prefixed byte string, checking the length against `limit`
   /// and the readable bytes before allocating.
   mutating func readByteString(_ field: @autoclosure () -> String, limit: Int)
@@ -339,15 +349,15 @@ extension ByteBuffer {
     let counter: TrInXCounterID = try readWire(field() + ".counter")
     func kindField() -> String { field() + ".kind" }
     let rawKind: UInt8 = try readWire(kindField())
-    let newHigh: UInt64 = try readWire(field() + ".newValue")
-    let newLow: UInt64 = try readWire(field() + ".newValue")
+    let newHigh: UInt64 = try readNumber(field() + ".newValue")
+    let newLow: UInt64 = try readNumber(field() + ".newValue")
     let previous: CounterValue?
     switch CertificateKind(rawValue: rawKind) {
     case .independent:
       previous = nil
     case .continuing:
-      let high: UInt64 = try readWire(field() + ".previousValue")
-      let low: UInt64 = try readWire(field() + ".previousValue")
+      let high: UInt64 = try readNumber(field() + ".previousValue")
+      let low: UInt64 = try readNumber(field() + ".previousValue")
       previous = CounterValue(high: high, low: low)
     case .multiIndependent, .multiContinuing, nil:
       throw .invalidEnumValue(field: kindField(), value: rawKind)

@@ -17,6 +17,9 @@ public enum WireError: Error, Hashable, Sendable {
   case fieldTooLarge(field: String, count: Int, limit: Int)
   /// The payload was complete but `count` bytes of the frame remained.
   case trailingBytes(count: Int)
+  /// `field` holds a view, order number, sequence number or counter value above
+  /// `limit` (``ProtocolNumbers/limit``): no correct peer ever sends one.
+  case numberOutOfRange(field: String, value: UInt64, limit: UInt64)
   /// `field` holds a value outside its enumeration.
   case invalidEnumValue(field: String, value: UInt8)
   /// `field` is well formed but not in its one canonical form (for example

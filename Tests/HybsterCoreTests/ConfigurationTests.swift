@@ -47,6 +47,20 @@ struct ConfigurationTests {
         == .invalidWindow(windowSize: 10, checkpointInterval: 4))
     #expect(
       error(ProtocolConfiguration(replicaCount: 3, checkpointInterval: 4, windowSize: 8)) == nil)
+    // Numbers a configuration file may hold are bounded before any arithmetic.
+    #expect(
+      error(ProtocolConfiguration(replicaCount: 3, checkpointInterval: .max))
+        == .invalidCheckpointInterval(.max))
+    #expect(
+      error(
+        ProtocolConfiguration(replicaCount: 3, checkpointInterval: 1 << 24, windowSize: 1 << 25))
+        == .invalidCheckpointInterval(1 << 24))
+    #expect(
+      error(ProtocolConfiguration(replicaCount: 3, checkpointInterval: 4, windowSize: 1 << 26))
+        == .invalidWindow(windowSize: 1 << 26, checkpointInterval: 4))
+    #expect(
+      error(ProtocolConfiguration(replicaCount: 3, viewChangeTimeoutTicks: .max))
+        == .invalidViewChangeTimeout(.max))
     #expect(error(ProtocolConfiguration(replicaCount: 3, maxBatchSize: 0)) == .invalidBatchSize(0))
     #expect(error(ProtocolConfiguration(replicaCount: 3, maxInFlight: 0)) == .invalidInFlight(0))
     #expect(

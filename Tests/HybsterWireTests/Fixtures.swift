@@ -56,7 +56,8 @@ enum Fixtures {
         client: 7, lane: 2, sequence: 1, replica: 1, view: 3, result: [9, 8, 7], tag: tag(4))),
     .reply(
       Reply(
-        client: .max, lane: .max, sequence: .max, replica: .max, view: .max, result: [],
+        client: .max, lane: .max, sequence: ProtocolNumbers.limit, replica: .max,
+        view: ProtocolNumbers.limit, result: [],
         tag: tag(5))),
     .protocolMessage(
       .prepare(
@@ -105,7 +106,9 @@ enum Fixtures {
     .stateRequest(StateRequest(replica: 2, order: 256)),
     .stateChunk(
       StateChunk(order: 256, stateDigest: digest(3), totalBytes: 10, offset: 4, bytes: [1, 2, 3])),
-    .stateChunk(StateChunk(order: .max, stateDigest: .zero, totalBytes: 0, offset: 0, bytes: [])),
+    .stateChunk(
+      StateChunk(
+        order: ProtocolNumbers.limit, stateDigest: .zero, totalBytes: 0, offset: 0, bytes: [])),
   ]
 
   /// A trusted MAC: a continuing certificate whose previous value is its new value.

@@ -238,6 +238,12 @@ struct RobustnessTests {
       if count >= 2, Bool.random(using: &rng) {
         bytes[0] = WireCodec.protocolVersion
         bytes[1] = WireMessageType.allCases.randomElement(using: &rng)!.rawValue
+        // A STATUS's view and nextDelivery (high bytes at 6 and 14) must be below
+        // 2^56 to decode: keep them there half of the time.
+        if bytes[1] == WireMessageType.status.rawValue, count >= 15, Bool.random(using: &rng) {
+          bytes[6] = 0
+          bytes[14] = 0
+        }
       }
       if checkTotal(bytes) { decoded += 1 }
     }
@@ -291,5 +297,59 @@ struct RobustnessTests {
         if case .frameTooLarge(let length, let limit) = error { #expect(length > limit) }
       }
     }
+  }
+
+  // MARK: Numbers (issue 11: keyless arithmetic traps)
+
+  /// A fuzzer without a key killed replicas with a 38-byte STATUS whose
+  /// `nextDelivery` was 2^64 − 1 and a CHECKPOINT with order 2^63: every number
+  /// the core computes with is bounded at decode.
+  @Test("views, order numbers, sequences and counter values above 2^56 are refused")
+  func numbersOutOfRange() {
+    let huge = ProtocolNumbers.limit + 1
+    let cases: [(WireMessage, String)] = [
+      (
+        .protocolMessage(.status(StatusMessage(replica: 1, view: 0, nextDelivery: .max))),
+        "status.nextDelivery"
+      ),
+      (
+        .protocolMessage(
+          .checkpoint(
+            CheckpointMessage(
+              order: 1 << 63, stateDigest: Fixtures.digest(1), replica: 1,
+              certificate: Fixtures.independent(issuer: 1, view: 0, order: 1)))),
+        "checkpoint.order"
+      ),
+      (
+        .protocolMessage(
+          .commit(
+            Commit(
+              view: huge, order: 1, batchDigest: Fixtures.digest(2), replica: 1,
+              certificate: Fixtures.independent(issuer: 1, view: 0, order: 1)))),
+        "commit.view"
+      ),
+      (
+        .protocolMessage(
+          .commit(
+            Commit(
+              view: 0, order: 1, batchDigest: Fixtures.digest(2), replica: 1,
+              certificate: Fixtures.independent(issuer: 1, view: 0, order: .max)))),
+        "commit.certificate.newValue"
+      ),
+      (.request(Fixtures.request(sequence: huge)), "request.sequence"),
+    ]
+    for (message, field) in cases {
+      let error = Fixtures.bodyError(Array(Fixtures.body(message).readableBytesView))
+      guard case .numberOutOfRange(let named, _, let limit) = error else {
+        Issue.record("\(field): \(String(describing: error))")
+        continue
+      }
+      #expect(named == field)
+      #expect(limit == ProtocolNumbers.limit)
+    }
+    // The limit itself is a valid number.
+    let atLimit = WireMessage.protocolMessage(
+      .status(StatusMessage(replica: 1, view: 0, nextDelivery: ProtocolNumbers.limit)))
+    #expect(Fixtures.bodyError(Array(Fixtures.body(atLimit).readableBytesView)) == nil)
   }
 }

@@ -90,7 +90,7 @@ struct RoundTripTests {
       Fixtures.tag(UInt8(truncatingIfNeeded: $0))
     }
     let request = Request(
-      client: .max, lane: .max, sequence: .max, operation: operation,
+      client: .max, lane: .max, sequence: ProtocolNumbers.limit, operation: operation,
       authenticator: authenticator)
     for message in [WireMessage.request(request), .protocolMessage(.forwardedRequest(request))] {
       try WireCodec.validate(message)

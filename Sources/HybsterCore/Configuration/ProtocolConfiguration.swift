@@ -102,13 +102,22 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// All replica ids.
   public var replicas: Range<ReplicaID> { 0..<ReplicaID(replicaCount) }
 
+  /// The largest window (instances; every slot of it may be held in memory).
+  public static let maxWindowSize: UInt64 = 1 << 24
+  /// The largest view-change timeout in ticks (it doubles up to 16 times itself).
+  public static let maxViewChangeTimeoutTicks: UInt64 = 1 << 32
+
   /// Checks every parameter.
   public func validate() throws(ConfigurationError) {
     guard replicaCount >= 3 else { throw .tooFewReplicas(replicaCount) }
     guard replicaCount % 2 == 1 else { throw .evenReplicaCount(replicaCount) }
     guard replicaCount <= 255 else { throw .tooManyReplicas(replicaCount) }
-    guard checkpointInterval >= 1 else { throw .invalidCheckpointInterval(checkpointInterval) }
-    guard windowSize >= 2 * checkpointInterval, windowSize % checkpointInterval == 0 else {
+    guard checkpointInterval >= 1, checkpointInterval <= Self.maxWindowSize / 2 else {
+      throw .invalidCheckpointInterval(checkpointInterval)
+    }
+    guard windowSize >= 2 * checkpointInterval, windowSize % checkpointInterval == 0,
+      windowSize <= Self.maxWindowSize
+    else {
       throw .invalidWindow(windowSize: windowSize, checkpointInterval: checkpointInterval)
     }
     guard maxBatchSize >= 1, maxBatchSize <= 65_536 else { throw .invalidBatchSize(maxBatchSize) }
@@ -133,7 +142,8 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     guard Set(trinxInstances).count == trinxInstances.count else {
       throw .duplicateTrInXInstance
     }
-    guard viewChangeTimeoutTicks >= 2 else {
+    guard viewChangeTimeoutTicks >= 2, viewChangeTimeoutTicks <= Self.maxViewChangeTimeoutTicks
+    else {
       throw .invalidViewChangeTimeout(viewChangeTimeoutTicks)
     }
   }

@@ -10,3 +10,19 @@ public enum ProtocolMessage: Hashable, Sendable {
   case newView(NewView)
   case newViewAck(NewViewAck)
 }
+
+extension ProtocolMessage {
+  /// The message's name, as the paper writes it.
+  public var name: String {
+    switch self {
+    case .prepare: "PREPARE"
+    case .commit: "COMMIT"
+    case .checkpoint: "CHECKPOINT"
+    case .forwardedRequest: "REQUEST"
+    case .status: "STATUS"
+    case .viewChange: "VIEW-CHANGE"
+    case .newView: "NEW-VIEW"
+    case .newViewAck: "NEW-VIEW-ACK"
+    }
+  }
+}

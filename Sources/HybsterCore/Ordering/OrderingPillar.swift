@@ -128,10 +128,18 @@ public struct OrderingPillar: Sendable {
   public mutating func handle(_ input: PillarInput, into actions: inout [PillarAction]) {
     switch input {
     case .request(let request):
+      guard request.numbersInRange else {
+        actions.append(.rejected(.numberOutOfRange(message: "REQUEST")))
+        return
+      }
       receiveRequest(request, forwarded: false, into: &actions)
     case .message(let message, let sender):
       guard configuration.replicas.contains(sender), sender != replica else {
         actions.append(.rejected(.unknownReplica(sender)))
+        return
+      }
+      guard message.numbersInRange else {
+        actions.append(.rejected(.numberOutOfRange(message: message.name)))
         return
       }
       switch message {

@@ -12,6 +12,9 @@ public enum Rejection: Sendable, Hashable, CustomStringConvertible {
   case conflictingPrepare(order: OrderNumber)
   case unknownReplica(ReplicaID)
   case trinxRefused(String)
+  /// A view, order number, sequence number or counter value above
+  /// ``ProtocolNumbers/limit``.
+  case numberOutOfRange(message: String)
 
   public var description: String {
     switch self {
@@ -27,6 +30,7 @@ public enum Rejection: Sendable, Hashable, CustomStringConvertible {
     case .conflictingPrepare(let o): "second, different PREPARE for \(o)"
     case .unknownReplica(let r): "message from unknown replica \(r)"
     case .trinxRefused(let e): "TrInX refused: \(e)"
+    case .numberOutOfRange(let m): "\(m) carries a number above \(ProtocolNumbers.limit)"
     }
   }
 }

@@ -7,7 +7,8 @@ extension OrderingPillar {
   /// (§5.3.3), passes every check this pillar makes before acting on it. Depends
   /// only on the configuration and the group key, never on the pillar's state.
   public func isValidViewChangePart(_ message: ProtocolMessage) -> Bool {
-    switch message {
+    guard message.numbersInRange else { return false }
+    return switch message {
     case .viewChange(let m): isValidViewChange(m)
     case .newView(let m): validNewViewPlan(m) != nil
     case .newViewAck(let m): isValidNewViewAck(m)
