@@ -31,8 +31,9 @@ struct StateTransferClusterTests {
     let installed = Mutex<[ReplicaNode.StateInstalled]>([])
     let options = ReplicaNode.Options(
       dataDirectory: dataDirectory, reservationStep: 16,
-      // Small chunks, so that the snapshot crosses in many pieces.
-      stateTransfer: StateTransferOptions(chunkBytes: 64, timeoutTicks: 10),
+      // Default (256 KiB) chunks: the snapshot crosses in three, each larger than a
+      // connection's write buffer.
+      stateTransfer: StateTransferOptions(timeoutTicks: 10),
       onStateInstalled: { event in installed.withLock { $0.append(event) } })
     func start(_ id: ReplicaID) throws -> Task<Void, any Error> {
       let node = try ReplicaNode(
@@ -67,6 +68,10 @@ struct StateTransferClusterTests {
     // At least the reservation written at startup; more if its COMMITs passed it.
     #expect(reservedBeforeRestart.high == 0 && reservedBeforeRestart.low >= 16)
 
+    // A 600 KiB value makes the snapshot larger than a connection's write buffer:
+    // serving it used to leave the link unflushed for good (issue 11, item 2).
+    let big = (0..<600 * 1024).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+    #expect(try await run(.put(key: key("big"), value: big)) == .ok)
     for i in 0..<80 {
       #expect(try await run(.put(key: key("d\(i % 10)"), value: [UInt8(i)])) == .ok)
     }
@@ -98,6 +103,8 @@ struct StateTransferClusterTests {
     _ = await tasks[1].result
     #expect(try await run(.get(key: key("d3"))) == .value([73]))
     #expect(try await run(.get(key: key("a4"))) == .value([19]))
+    #expect(try await run(.get(key: key("big"))) == .value(big))
+    #expect(event.bytes > 600 * 1024)
     for i in 0..<20 {
       #expect(try await run(.put(key: key("e\(i % 4)"), value: [UInt8(i)])) == .ok)
     }

@@ -139,8 +139,12 @@ final class OrderingDriver {
   }
 
   private func flushLinks() {
-    for link in dirtyLinks { link.flush() }
+    // Taken out before flushing: a flush may make a link writable at once, and a
+    // bulk sender (state transfer) then writes and marks the link dirty again. That
+    // mark must survive for the next turn, or the link is never flushed again.
+    let links = dirtyLinks
     dirtyLinks.removeAll(keepingCapacity: true)
+    for link in links { link.flush() }
   }
 
   /// Queues work for the execution loop, handed over once per event-loop turn.
