@@ -16,7 +16,7 @@ final class ClientCore {
     var retransmitAt: NIODeadline
     var giveUpAt: NIODeadline
     var attempts: Int
-    var votes: [ReplicaID: [UInt8]]
+    var votes: ReplyVotes
     var completion: Completion
   }
 
@@ -113,7 +113,7 @@ final class ClientCore {
     let now = NIODeadline.now()
     lanes[lane].active = Active(
       frame: frame, retransmitAt: now + retransmitAfter, giveUpAt: now + giveUpAfter, attempts: 0,
-      votes: [:], completion: completion)
+      votes: ReplyVotes(faultsTolerated: quorum - 1), completion: completion)
     let leader = Int(viewHint % UInt64(replicaCount))
     if connections[leader].isConnected {
       send(frame, to: connections[leader])
@@ -125,20 +125,19 @@ final class ClientCore {
   private func received(_ reply: Reply) {
     let laneIndex = Int(reply.lane)
     guard laneIndex < lanes.count, var active = lanes[laneIndex].active,
-      reply.sequence == lanes[laneIndex].sequence, active.votes[reply.replica] == nil,
+      reply.sequence == lanes[laneIndex].sequence, !active.votes.hasVote(of: reply.replica),
       credentials.verify(reply)
     else { return }
-    active.votes[reply.replica] = reply.result
-    viewHint = max(viewHint, reply.view)
-    var matching = 0
-    for result in active.votes.values where result == reply.result { matching += 1 }
-    guard matching >= quorum else {
+    guard let result = active.votes.record(reply) else {
       lanes[laneIndex].active = active
       return
     }
+    // Not the highest view any one reply claims: a faulty replica would steer every
+    // first send to a leader of its choosing.
+    viewHint = max(viewHint, active.votes.viewHint!)
     lanes[laneIndex].active = nil
     finish(lane: laneIndex)
-    active.completion(.success(reply.result))
+    active.completion(.success(result))
   }
 
   private func finish(lane: Int) {

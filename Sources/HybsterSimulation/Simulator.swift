@@ -76,7 +76,7 @@ struct LaneState {
   var sequence: UInt64 = 0
   var remaining: Int
   var outstanding: Request?
-  var votes: [(replica: ReplicaID, result: [UInt8], view: View)] = []
+  var votes: ReplyVotes
   var attempts = 0
 }
 
@@ -214,7 +214,9 @@ final class SimulationRun {
         SimClient(
           credentials: ClientCredentials(client: ClientID(c), replicaSecrets: secrets),
           lanes: Array(
-            repeating: LaneState(remaining: parameters.operationsPerLane),
+            repeating: LaneState(
+              remaining: parameters.operationsPerLane,
+              votes: ReplyVotes(faultsTolerated: parameters.configuration.faultsTolerated)),
             count: parameters.lanesPerClient)))
     }
   }
@@ -669,7 +671,7 @@ final class SimulationRun {
       lane: UInt32(l), sequence: sequence, operation: nextOperation())
     clients[c].lanes[l].outstanding = request
     clientRequests.insert(request.digest)
-    clients[c].lanes[l].votes = []
+    clients[c].lanes[l].votes = ReplyVotes(faultsTolerated: p.configuration.faultsTolerated)
     clients[c].lanes[l].attempts = 0
     trace.record(now, .clientSend(client: c, lane: l, sequence: sequence, attempt: 0))
     // First to the leader the client believes in; a follower forwards it (§5.2.1).
@@ -719,20 +721,14 @@ final class SimulationRun {
     let l = Int(reply.lane)
     guard c < clients.count, l < clients[c].lanes.count,
       let request = clients[c].lanes[l].outstanding, request.sequence == reply.sequence,
-      !clients[c].lanes[l].votes.contains(where: { $0.replica == reply.replica }),
+      !clients[c].lanes[l].votes.hasVote(of: reply.replica),
       clients[c].credentials.verify(reply)
     else { return }
     trace.record(
       now,
       .reply(client: reply.client, lane: reply.lane, sequence: reply.sequence, from: reply.replica))
-    clients[c].lanes[l].votes.append((reply.replica, reply.result, reply.view))
-    let matching = clients[c].lanes[l].votes.filter { $0.result == reply.result }.count
-    guard matching >= p.configuration.quorum else { return }
-    // The (f+1)-th highest view among the replies: at least one correct replica is in
-    // that view or a later one, so f faulty replicas cannot push the hint to a view
-    // (and leader) of their choosing.
-    let views = clients[c].lanes[l].votes.map(\.view).sorted(by: >)
-    clients[c].viewHint = max(clients[c].viewHint, views[p.configuration.faultsTolerated])
+    guard clients[c].lanes[l].votes.record(reply) != nil else { return }
+    clients[c].viewHint = max(clients[c].viewHint, clients[c].lanes[l].votes.viewHint!)
     trace.record(now, .accepted(client: c, lane: l, sequence: reply.sequence))
     requestsAccepted += 1
     fail(checker.accepted(lane: request.key, sequence: reply.sequence, result: reply.result))
