@@ -162,4 +162,34 @@ struct StateTransferSessionTests {
     #expect(session.tick() == 1)
     #expect(session.reject(.installFailed("test")) == 2)
   }
+
+  /// Issue 11, item 6: a faulty source that sends one byte just before each timeout
+  /// kept the idle timer from ever firing; a source now gets the timeout plus one
+  /// tick per `minimumBytesPerTick` of the announced size for the whole snapshot.
+  @Test("a source that trickles bytes is replaced; a source at the minimum rate is kept")
+  func tricklingSourceIsReplaced() {
+    let total = UInt64(Self.encoded.count)
+    let budget = 3 + Int(total / 100)
+    var session = StateTransferSession(
+      order: Self.snapshot.order, stateDigest: Self.snapshot.digest, sources: [1, 2],
+      timeoutTicks: 3, minimumBytesPerTick: 100)
+    var next: ReplicaID?
+    var ticks = 0
+    for chunk in Self.chunks(size: 1) {
+      _ = session.receive(chunk, from: 1)
+      ticks += 1
+      next = session.tick()
+      if next != nil { break }
+    }
+    #expect(next == 2)
+    #expect(ticks == budget)
+    #expect(session.received == 0)
+    // Replica 2 sends 100 bytes a tick: done within its time.
+    var outcome: StateTransferSession.Outcome?
+    for chunk in Self.chunks(size: 100) {
+      outcome = session.receive(chunk, from: 2)
+      #expect(session.tick() == nil)
+    }
+    #expect(outcome == .complete(Self.snapshot))
+  }
 }

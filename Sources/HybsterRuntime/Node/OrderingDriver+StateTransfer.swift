@@ -55,7 +55,8 @@ extension OrderingDriver {
     }
     let session = StateTransferSession(
       order: order, stateDigest: stateDigest, sources: sources,
-      first: Int(pillar.replica) % sources.count,
+      first: preferredStateSource.flatMap { sources.firstIndex(of: $0) }
+        ?? Int(pillar.replica) % sources.count,
       maxBytes: stateTransferOptions.maxSnapshotBytes,
       timeoutTicks: stateTransferOptions.timeoutTicks)
     stateTransfer = session
@@ -121,6 +122,7 @@ extension OrderingDriver {
     switch result {
     case .installed:
       stateTransfer = nil
+      preferredStateSource = session.source
       counters.stateTransfersCompleted += 1
       let elapsed = (NIODeadline.now() - stateTransferStarted).nanoseconds / 1_000_000
       logger.notice(

@@ -22,6 +22,9 @@ final class OrderingDriver {
   var stateTransfer: StateTransferSession?
   var stateTransferStarted: NIODeadline = .now()
   var installing = false
+  /// The replica that served the last completed state transfer: asked first next
+  /// time, so that a faulty replica does not hold up every transfer (issue 11).
+  var preferredStateSource: ReplicaID?
   /// State being sent to peers, one stream per peer.
   var outgoingStates: [ReplicaID: OutgoingState] = [:]
   var onStateInstalled: (@Sendable (ReplicaNode.StateInstalled) -> Void)?

@@ -27,6 +27,10 @@ public enum StateTransferError: Error, Hashable, Sendable {
   case digestMismatch(got: Digest, expected: Digest)
   /// The source sent nothing new for the timeout.
   case timedOut
+  /// The source sends, but too slowly: `received` of `total` bytes when its time,
+  /// the timeout plus one tick per ``StateTransferSession/minimumBytesPerTick``,
+  /// ran out (a faulty source trickling a byte per timeout is not waited on).
+  case tooSlow(received: UInt64, total: UInt64)
   /// The shell could not install the verified snapshot (the service refused it).
   case installFailed(String)
 }
@@ -40,9 +44,10 @@ public enum StateTransferError: Error, Hashable, Sendable {
 /// - Chunks must arrive in order of offset, all for the wanted (order, digest), with
 ///   one announced total that is at most the cap. The cap is checked before a byte
 ///   is buffered, and the buffer only grows with bytes actually received.
-/// - A source that breaks a rule, sends a wrong state, or stays silent for
-///   ``timeoutTicks`` ticks is replaced by the next one, round robin; the transfer
-///   starts over from offset 0.
+/// - A source that breaks a rule, sends a wrong state, stays silent for
+///   ``timeoutTicks`` ticks, or does not complete within ``timeoutTicks`` plus one
+///   tick per ``minimumBytesPerTick`` of the announced size is replaced by the next
+///   one, round robin; the transfer starts over from offset 0.
 /// - The reassembled snapshot is returned only if its
 ///   ``HybsterCore/CheckpointSnapshot/digest`` equals the digest of the f+1 matching
 ///   CHECKPOINTs, so a Byzantine source cannot make a correct replica install a
@@ -68,23 +73,32 @@ public struct StateTransferSession: Sendable {
   public let maxBytes: Int
   /// Ticks without a new byte before the source is replaced.
   public let timeoutTicks: Int
+  /// The slowest a source may send once it announced the size: from its first
+  /// chunk, it gets ``timeoutTicks`` plus one tick per this many bytes for the
+  /// whole snapshot.
+  public let minimumBytesPerTick: Int
   /// The replicas that vouched for the checkpoint, in the order they are tried.
   public let sources: [ReplicaID]
   private var sourceIndex: Int
   private var buffer = ByteBuffer()
   private var total: UInt64?
   private var idleTicks = 0
+  private var sourceTicks = 0
   /// The number of sources asked so far, the first included.
   public private(set) var attempts = 1
 
   /// Starts a transfer; the first source is `sources[first % sources.count]`.
-  /// - Precondition: `sources` is not empty and `timeoutTicks` > 0.
+  /// - Precondition: `sources` is not empty, `timeoutTicks` and
+  ///   `minimumBytesPerTick` are positive.
   public init(
     order: OrderNumber, stateDigest: Digest, sources: [ReplicaID], first: Int = 0,
-    maxBytes: Int = SnapshotCodec.defaultMaxBytes, timeoutTicks: Int
+    maxBytes: Int = SnapshotCodec.defaultMaxBytes, timeoutTicks: Int,
+    minimumBytesPerTick: Int = 64 * 1024
   ) {
     precondition(!sources.isEmpty, "state transfer needs a source")
     precondition(timeoutTicks > 0, "timeoutTicks must be positive")
+    precondition(minimumBytesPerTick > 0, "minimumBytesPerTick must be positive")
+    self.minimumBytesPerTick = minimumBytesPerTick
     self.order = order
     self.stateDigest = stateDigest
     self.sources = sources
@@ -123,6 +137,7 @@ public struct StateTransferSession: Sendable {
         return switchSource(.totalTooLarge(total: chunk.totalBytes, cap: maxBytes))
       }
       total = chunk.totalBytes
+      sourceTicks = 0  // the source's time for the whole snapshot starts now
     }
     let total = chunk.totalBytes
     let end = received + UInt64(chunk.bytes.count)
@@ -149,8 +164,16 @@ public struct StateTransferSession: Sendable {
   /// One tick passed. Returns the source to ask now if the current one timed out.
   public mutating func tick() -> ReplicaID? {
     idleTicks += 1
-    guard idleTicks >= timeoutTicks else { return nil }
-    guard case .switchedSource(let next, _) = switchSource(.timedOut) else { return nil }
+    sourceTicks += 1
+    let reason: StateTransferError
+    if idleTicks >= timeoutTicks {
+      reason = .timedOut
+    } else if let total, sourceTicks >= timeoutTicks + Int(total / UInt64(minimumBytesPerTick)) {
+      reason = .tooSlow(received: received, total: total)
+    } else {
+      return nil
+    }
+    guard case .switchedSource(let next, _) = switchSource(reason) else { return nil }
     return next
   }
 
@@ -166,6 +189,7 @@ public struct StateTransferSession: Sendable {
     buffer = ByteBuffer()
     total = nil
     idleTicks = 0
+    sourceTicks = 0
     attempts += 1
     return .switchedSource(to: source, because: reason)
   }
