@@ -73,4 +73,45 @@ struct BatchingTests {
     #expect(actions.rejections == [.batchTooLarge(count: 3)])
     #expect(actions.commits.isEmpty)
   }
+
+  /// Issue 11, item 5: batches were limited by count only, so 64 requests of 1 MiB
+  /// made a 64 MiB PREPARE every receiver refused as over the frame limit, and every
+  /// new leader batched them again. A batch now also stays within `maxBatchBytes`.
+  @Test("a batch stays within its byte budget; a PREPARE over it is refused")
+  func byteBudget() {
+    let big = [UInt8](repeating: 7, count: 1000)
+    let perRequest = Request.byteCount(operation: big.count, replicas: 3)
+    var configuration = testConfiguration(batch: 8, inFlight: 1)
+    configuration.maxOperationSize = 1000
+    configuration.maxBatchBytes = 2 * perRequest + 10
+    try! configuration.validate()
+    var leader = Keys.pillar(configuration, replica: 0)
+    func request(_ sequence: UInt64) -> Request {
+      Self.credentials.request(lane: 0, sequence: sequence, operation: big)
+    }
+    _ = leader.handle(.request(request(1)))  // alone: nothing in flight
+    _ = leader.handle(.request(request(2)))
+    _ = leader.handle(.request(request(3)))
+    // A third pending request would pass the budget: two of them make a full batch,
+    // proposed at once.
+    let actions = leader.handle(.request(request(4)))
+    #expect(actions.prepares.map { $0.batch.requests.map(\.sequence) } == [[2, 3]])
+    #expect(leader.pendingCount == 1)
+    let proposed = actions.prepares[0]
+    #expect(proposed.batch.requests.reduce(0) { $0 + $1.byteCount } <= configuration.maxBatchBytes)
+    // A follower with a smaller budget refuses that PREPARE.
+    var tighter = configuration
+    tighter.maxBatchBytes = perRequest
+    var follower = Keys.pillar(tighter, replica: 1)
+    let prepare = Forge.prepare(order: 1, batch: proposed.batch)
+    #expect(
+      follower.handle(.message(.prepare(prepare), from: 0)).rejections == [.batchTooLarge(count: 2)]
+    )
+    // Configuration: the budget must hold one request of the largest operation.
+    var invalid = configuration
+    invalid.maxBatchBytes = perRequest - 1
+    #expect(throws: ConfigurationError.invalidBatchBytes(perRequest - 1, maxOperationSize: 1000)) {
+      try invalid.validate()
+    }
+  }
 }

@@ -19,6 +19,11 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public var maxInFlight: Int
   /// The largest request operation, in bytes.
   public var maxOperationSize: Int
+  /// The most bytes one batch takes on the wire (``Request/byteCount`` summed): a
+  /// leader closes a batch before it grows past them, and a PREPARE whose batch is
+  /// larger is refused, so that every PREPARE fits a frame (issue 11). At least
+  /// one request of the largest operation fits.
+  public var maxBatchBytes: Int
   /// The number of pillars per replica, P (§5.3): order number o belongs to pillar
   /// (o − 1) mod P. 1 is the sequential HybsterS.
   public var pillarCount: Int
@@ -41,7 +46,8 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public init(
     replicaCount: Int, checkpointInterval: UInt64 = 128, windowSize: UInt64 = 512,
     maxBatchSize: Int = 64, maxInFlight: Int = 4, maxOperationSize: Int = 1 << 20,
-    pillarCount: Int = 1, rotateLeaders: Bool = false, trinxInstances: [TrInXInstanceID]? = nil,
+    maxBatchBytes: Int = 4 << 20, pillarCount: Int = 1, rotateLeaders: Bool = false,
+    trinxInstances: [TrInXInstanceID]? = nil,
     viewChangeTimeoutTicks: UInt64 = 20
   ) {
     self.pillarCount = pillarCount
@@ -53,6 +59,7 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     self.maxBatchSize = maxBatchSize
     self.maxInFlight = maxInFlight
     self.maxOperationSize = maxOperationSize
+    self.maxBatchBytes = maxBatchBytes
     self.trinxInstances =
       trinxInstances ?? (0..<replicaCount * pillarCount).map { TrInXInstanceID($0) }
   }
@@ -102,6 +109,9 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// All replica ids.
   public var replicas: Range<ReplicaID> { 0..<ReplicaID(replicaCount) }
 
+  /// The largest batch byte budget: a PREPARE of such a batch, with its header and
+  /// certificate, stays below the 16 MiB frame limit of the wire format.
+  public static let maxBatchBytesLimit = 15 << 20
   /// The largest window (instances; every slot of it may be held in memory).
   public static let maxWindowSize: UInt64 = 1 << 24
   /// The largest view-change timeout in ticks (it doubles up to 16 times itself).
@@ -124,9 +134,12 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     guard maxInFlight >= 1, UInt64(maxInFlight) <= windowSize else {
       throw .invalidInFlight(maxInFlight)
     }
-    guard maxOperationSize >= 0, maxOperationSize <= 16 << 20 else {
+    guard maxOperationSize >= 0, maxOperationSize <= Self.maxBatchBytesLimit / 2 else {
       throw .invalidOperationSize(maxOperationSize)
     }
+    guard maxBatchBytes >= Request.byteCount(operation: maxOperationSize, replicas: replicaCount),
+      maxBatchBytes <= Self.maxBatchBytesLimit
+    else { throw .invalidBatchBytes(maxBatchBytes, maxOperationSize: maxOperationSize) }
     guard pillarCount >= 1, pillarCount <= 64 else { throw .invalidPillarCount(pillarCount) }
     guard checkpointInterval % UInt64(pillarCount) == 0 else {
       throw .checkpointIntervalNotMultipleOfPillars(
@@ -152,11 +165,12 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
 extension ProtocolConfiguration {
   private enum CodingKeys: String, CodingKey {
     case replicaCount, checkpointInterval, windowSize, maxBatchSize, maxInFlight
-    case maxOperationSize, pillarCount, rotateLeaders, trinxInstances, viewChangeTimeoutTicks
+    case maxOperationSize, maxBatchBytes, pillarCount, rotateLeaders, trinxInstances
+    case viewChangeTimeoutTicks
   }
 
   /// Decodes a configuration; files written before pillars existed mean one pillar
-  /// and a fixed leader.
+  /// and a fixed leader, and before batch byte budgets the default one.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     self.init(
@@ -166,6 +180,7 @@ extension ProtocolConfiguration {
       maxBatchSize: try c.decode(Int.self, forKey: .maxBatchSize),
       maxInFlight: try c.decode(Int.self, forKey: .maxInFlight),
       maxOperationSize: try c.decode(Int.self, forKey: .maxOperationSize),
+      maxBatchBytes: try c.decodeIfPresent(Int.self, forKey: .maxBatchBytes) ?? 4 << 20,
       pillarCount: try c.decodeIfPresent(Int.self, forKey: .pillarCount) ?? 1,
       rotateLeaders: try c.decodeIfPresent(Bool.self, forKey: .rotateLeaders) ?? false,
       trinxInstances: try c.decode([TrInXInstanceID].self, forKey: .trinxInstances),
@@ -183,6 +198,7 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
   case invalidBatchSize(Int)
   case invalidInFlight(Int)
   case invalidOperationSize(Int)
+  case invalidBatchBytes(Int, maxOperationSize: Int)
   case trinxInstanceCount(expected: Int, got: Int)
   case duplicateTrInXInstance
   case invalidViewChangeTimeout(UInt64)
@@ -194,13 +210,16 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
     case .tooFewReplicas(let n): "replica count \(n) is below 3 (n = 2f+1 with f ≥ 1)"
     case .evenReplicaCount(let n): "replica count \(n) is even; Hybster needs n = 2f+1"
     case .tooManyReplicas(let n): "replica count \(n) exceeds 255"
-    case .invalidCheckpointInterval(let k): "checkpoint interval \(k) must be at least 1"
+    case .invalidCheckpointInterval(let k):
+      "checkpoint interval \(k) must be between 1 and \(ProtocolConfiguration.maxWindowSize / 2)"
     case .invalidWindow(let w, let k):
-      "window size \(w) must be a multiple of the checkpoint interval \(k) and at least twice it"
+      "window size \(w) must be a multiple of the checkpoint interval \(k), at least twice it and at most \(ProtocolConfiguration.maxWindowSize)"
     case .invalidBatchSize(let b): "batch size \(b) must be between 1 and 65536"
     case .invalidInFlight(let m):
       "max in-flight instances \(m) must be between 1 and the window size per pillar"
-    case .invalidOperationSize(let s): "max operation size \(s) must be between 0 and 16 MiB"
+    case .invalidOperationSize(let s): "max operation size \(s) must be between 0 and 7.5 MiB"
+    case .invalidBatchBytes(let b, let op):
+      "max batch bytes \(b) must hold one request of the max operation size \(op) and be at most 15 MiB"
     case .trinxInstanceCount(let e, let g):
       "expected \(e) TrInX instance ids (one per replica and pillar), got \(g)"
     case .duplicateTrInXInstance: "TrInX instance ids must be unique"

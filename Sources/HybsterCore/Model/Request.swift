@@ -63,3 +63,21 @@ public struct LaneKey: Hashable, Sendable, Comparable {
     (lhs.client, lhs.lane) < (rhs.client, rhs.lane)
   }
 }
+
+extension Request {
+  /// The bytes a request takes on the wire, inside a batch or alone
+  /// (docs/wire-format.md, section 4.3): client, lane, sequence, the operation with
+  /// its length, and the authenticator with its count.
+  public var byteCount: Int {
+    Self.fixedByteCount + operation.count + AuthenticationTag.byteCount * authenticator.count
+  }
+
+  /// The bytes of a request with an operation of `operation` bytes and a full
+  /// authenticator for `replicas` replicas.
+  public static func byteCount(operation: Int, replicas: Int) -> Int {
+    fixedByteCount + operation + AuthenticationTag.byteCount * replicas
+  }
+
+  /// client (4), lane (4), sequence (8), operation length (4), authenticator count (2).
+  static let fixedByteCount = 22
+}

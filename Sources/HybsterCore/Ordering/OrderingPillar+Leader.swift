@@ -44,11 +44,11 @@ extension OrderingPillar {
     nextProposal = max(nextProposal, nextDelivery)
     let first = nextProposal
     while !pending.isEmpty || nextProposal <= gapFillThrough, nextProposal <= highWaterMark {
-      let full = pending.count >= configuration.maxBatchSize
+      let count = batchCount()
+      let full = count < pending.count || count == configuration.maxBatchSize
       let inFlight = nextProposal - nextDelivery
       let gap = nextProposal <= gapFillThrough
       guard full || force || gap || inFlight < UInt64(configuration.maxInFlight) else { break }
-      let count = min(configuration.maxBatchSize, pending.count)
       var requests: [Request] = []
       var digests: [Digest] = []
       requests.reserveCapacity(count)
@@ -68,6 +68,19 @@ extension OrderingPillar {
       batchTimerArmed = true
       actions.append(.armBatchTimer)
     }
+  }
+
+  /// How many pending requests the next batch takes: at most `maxBatchSize`, and no
+  /// more than fit `maxBatchBytes` (at least one; every accepted operation fits).
+  func batchCount() -> Int {
+    var bytes = 0
+    var count = 0
+    for (request, _) in pending.prefix(configuration.maxBatchSize) {
+      bytes += request.byteCount
+      if count > 0, bytes > configuration.maxBatchBytes { break }
+      count += 1
+    }
+    return count
   }
 
   /// Certifies and broadcasts the PREPARE for the next order number.

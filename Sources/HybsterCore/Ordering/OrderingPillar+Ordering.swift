@@ -32,7 +32,9 @@ extension OrderingPillar {
     }
     let later = prepare.view > view
     guard !(isLeader && !later) else { return }
-    guard prepare.batch.requests.count <= configuration.maxBatchSize else {
+    guard prepare.batch.requests.count <= configuration.maxBatchSize,
+      prepare.batch.requests.reduce(0, { $0 + $1.byteCount }) <= configuration.maxBatchBytes
+    else {
       actions.append(.rejected(.batchTooLarge(count: prepare.batch.requests.count)))
       return
     }
