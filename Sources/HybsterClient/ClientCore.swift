@@ -62,7 +62,7 @@ final class ClientCore {
     let box = UnsafeTransfer(self)
     self.connections = config.replicas.map { address in
       OutboundConnection.toReplica(
-        address, client: credentials.client, eventLoop: eventLoop
+        address, credentials: credentials, eventLoop: eventLoop
       ) { box.value.received($0) }
     }
   }

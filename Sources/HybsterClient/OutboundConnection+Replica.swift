@@ -4,19 +4,22 @@ import HybsterWire
 import NIOCore
 
 extension OutboundConnection {
-  /// A client's connection to one replica's client port: announces the client and
-  /// hands every authentic-looking REPLY to `onReply` (on the connection's loop).
+  /// A client's connection to one replica's client port: proves the client's
+  /// identity to the replica (issue 11) and hands every authentic-looking REPLY to
+  /// `onReply` (on the connection's loop).
   static func toReplica(
-    _ address: ClusterConfig.ReplicaAddress, client: ClientID, eventLoop: any EventLoop,
-    onReply: @escaping (Reply) -> Void
+    _ address: ClusterConfig.ReplicaAddress, credentials: ClientCredentials,
+    eventLoop: any EventLoop, onReply: @escaping (Reply) -> Void
   ) -> OutboundConnection {
     let replies = UnsafeTransfer(onReply)
     return OutboundConnection(
-      host: address.host, port: address.clientPort, hello: Hello(role: .client(client)),
+      host: address.host, port: address.clientPort, hello: Hello(role: .client(credentials.client)),
+      prove: {
+        HandshakeProof(mac: credentials.connectionProof(challenge: $0.nonce, replica: address.id))
+      },
       eventLoop: eventLoop, initialBackoff: .milliseconds(20)
     ) { channel in
-      try channel.pipeline.syncOperations.addHandlers(
-        ByteToMessageHandler(FrameDecoder()), ReplyHandler(onReply: replies.value))
+      try channel.pipeline.syncOperations.addHandler(ReplyHandler(onReply: replies.value))
     }
   }
 }
@@ -31,7 +34,6 @@ private final class ReplyHandler: ChannelInboundHandler {
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     switch unwrapInboundIn(data) {
     case .reply(let reply): onReply(reply)
-    case .hello: break
     default: context.close(promise: nil)  // a replica sends clients nothing else
     }
   }

@@ -12,17 +12,22 @@ import NIOCore
 public struct FrameDecoder: ByteToMessageDecoder {
   public typealias InboundOut = WireMessage
 
-  /// The limits every frame is decoded under.
+  /// The limits every frame is decoded under once the peer proved its identity.
   public let limits: WireLimits
+  /// The connection's handshake; until it completes, frames are decoded under
+  /// ``WireLimits/handshake``. `nil`: always `limits`.
+  public let handshake: HandshakeProgress?
 
   /// Creates a decoder.
-  public init(limits: WireLimits = .default) {
+  public init(limits: WireLimits = .default, handshake: HandshakeProgress? = nil) {
     self.limits = limits
+    self.handshake = handshake
   }
 
   public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws
     -> DecodingState
   {
+    let limits = handshake?.isComplete == false ? WireLimits.handshake : self.limits
     guard let message = try WireCodec.decodeFrame(from: &buffer, limits: limits) else {
       return .needMoreData
     }
@@ -61,4 +66,15 @@ public struct FrameEncoder: MessageToByteEncoder {
     try WireCodec.validate(data, limits: limits)
     WireCodec.encode(data, into: &out)
   }
+}
+
+/// Whether a connection's handshake completed (its peer proved the identity its
+/// HELLO claimed). Shared by the connection's ``FrameDecoder`` and the handler that
+/// checks the proof; both run on the connection's event loop, never elsewhere.
+public final class HandshakeProgress: @unchecked Sendable {
+  /// Set once, by the handler that verified the proof.
+  public var isComplete = false
+
+  /// A handshake not yet complete.
+  public init() {}
 }

@@ -25,6 +25,12 @@ extension WireCodec {
     let message: WireMessage
     switch type {
     case .hello: message = .hello(try readHello(&frame))
+    case .challenge:
+      guard let nonce = frame.readBytes(length: HandshakeChallenge.byteCount) else {
+        throw .truncated(field: "challenge.nonce")
+      }
+      message = .challenge(HandshakeChallenge(nonce: nonce))
+    case .proof: message = .proof(HandshakeProof(mac: try frame.readTag("proof.mac")))
     case .request: message = .request(try readRequest(&frame, "request", limits))
     case .reply: message = .reply(try readReply(&frame, limits))
     case .prepare:

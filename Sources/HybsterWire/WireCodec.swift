@@ -38,6 +38,8 @@ public enum WireCodec {
     buffer.writeInteger(message.type.rawValue)
     switch message {
     case .hello(let hello): write(hello, into: &buffer)
+    case .challenge(let challenge): buffer.writeBytes(challenge.nonce)
+    case .proof(let proof): write(proof.mac, into: &buffer)
     case .request(let request): write(request, into: &buffer)
     case .reply(let reply): write(reply, into: &buffer)
     case .stateRequest(let request):
@@ -70,6 +72,8 @@ public enum WireCodec {
     let payload: Int
     switch message {
     case .hello: payload = helloBytes
+    case .challenge: payload = HandshakeChallenge.byteCount
+    case .proof: payload = AuthenticationTag.byteCount
     case .request(let request): payload = encodedLength(of: request)
     case .reply(let reply): payload = replyFixedBytes + reply.result.count
     case .stateRequest: payload = stateRequestBytes
@@ -104,7 +108,7 @@ public enum WireCodec {
     throws(WireError)
   {
     switch message {
-    case .hello, .protocolMessage(.commit), .protocolMessage(.checkpoint),
+    case .hello, .challenge, .proof, .protocolMessage(.commit), .protocolMessage(.checkpoint),
       .protocolMessage(.status), .stateRequest:
       break
     case .stateChunk(let chunk):

@@ -44,6 +44,11 @@ public struct WireLimits: Hashable, Sendable {
   /// The limits every Hybster replica and client uses unless configured otherwise.
   public static let `default` = WireLimits()
 
+  /// The limits before a connection's peer proved its identity: a HELLO or a PROOF
+  /// (at most 34 bytes after the length field), nothing larger (issue 11: a stranger
+  /// cannot make a replica buffer a 16 MiB frame).
+  public static let handshake = WireLimits(maxFrameLength: 64)
+
   /// Creates limits.
   ///
   /// - Precondition: every limit is representable in the field that carries the

@@ -5,8 +5,12 @@ import HybsterCore
 ///
 /// Each case has exactly one ``WireMessageType`` byte; see `docs/wire-format.md`.
 public enum WireMessage: Hashable, Sendable {
-  /// The first frame on every connection, in both directions.
+  /// The first frame on every connection, from the connecting side.
   case hello(Hello)
+  /// The accepting side's answer to a hello (issue 11, authenticated connections).
+  case challenge(HandshakeChallenge)
+  /// The connecting side's proof of the identity its hello claimed.
+  case proof(HandshakeProof)
   /// A message between replicas (§5.2.1, §5.2.2, §5.2.3).
   case protocolMessage(ProtocolMessage)
   /// A client's REQUEST to a replica (§5.2.1).
@@ -22,6 +26,8 @@ public enum WireMessage: Hashable, Sendable {
   public var type: WireMessageType {
     switch self {
     case .hello: .hello
+    case .challenge: .challenge
+    case .proof: .proof
     case .request: .request
     case .reply: .reply
     case .stateRequest: .stateRequest
@@ -51,6 +57,10 @@ public enum WireMessageType: UInt8, Hashable, Sendable, CaseIterable {
   case request = 0x02
   /// ``HybsterCore/Reply`` to a client.
   case reply = 0x03
+  /// ``HandshakeChallenge``.
+  case challenge = 0x04
+  /// ``HandshakeProof``.
+  case proof = 0x05
   /// PREPARE (§5.2.1).
   case prepare = 0x10
   /// COMMIT (§5.2.1).
@@ -76,9 +86,10 @@ public enum WireMessageType: UInt8, Hashable, Sendable, CaseIterable {
 /// The handshake frame: who is at this end of the connection and the highest wire
 /// version it speaks.
 ///
-/// A hello is a claim, not a proof: every protocol message carries its own TrInX
-/// certificate (§5.1) and every request and reply its own HMAC tag (§5.2.1), so a
-/// peer that lies in its hello can only send messages that fail verification.
+/// A hello is a claim; the ``HandshakeChallenge`` and ``HandshakeProof`` that follow
+/// prove it, before the connection carries anything else. Every protocol message
+/// still carries its own TrInX certificate (§5.1) and every request and reply its
+/// own HMAC tag (§5.2.1).
 public struct Hello: Hashable, Sendable {
   /// The kind and identity of a connection's endpoint.
   public enum Role: Hashable, Sendable {

@@ -48,6 +48,8 @@ enum Fixtures {
   /// One or more samples of every message type, small enough to truncate byte by byte.
   static let samples: [WireMessage] = [
     .hello(Hello(role: .replica(2))),
+    .challenge(HandshakeChallenge(nonce: (0..<32).map { UInt8($0) })),
+    .proof(HandshakeProof(mac: tag(0xC0))),
     .hello(Hello(role: .client(0xDEAD_BEEF), protocolVersion: 9)),
     .request(request()),
     .request(Request(client: 0, lane: 0, sequence: 0, operation: [], authenticator: [])),

@@ -29,11 +29,21 @@ struct RoundTripTests {
   @Test("type bytes are distinct and match the documented table")
   func typeBytes() {
     let table: [WireMessageType: UInt8] = [
-      .hello: 0x01, .request: 0x02, .reply: 0x03, .prepare: 0x10, .commit: 0x11,
+      .hello: 0x01, .request: 0x02, .reply: 0x03, .challenge: 0x04, .proof: 0x05, .prepare: 0x10,
+      .commit: 0x11,
       .checkpoint: 0x12, .forwardedRequest: 0x13, .status: 0x14, .viewChange: 0x15,
       .newView: 0x16, .newViewAck: 0x17, .stateRequest: 0x20, .stateChunk: 0x21,
     ]
     for type in WireMessageType.allCases { #expect(table[type] == type.rawValue) }
+  }
+
+  @Test("the core's Request.byteCount is the request's size on the wire")
+  func requestByteCount() {
+    for operation in [[], [1, 2, 3], [UInt8](repeating: 9, count: 4000)] as [[UInt8]] {
+      let request = Fixtures.request(operation: operation)
+      // The frame adds the version and type bytes.
+      #expect(WireCodec.frameLength(of: .request(request)) == 2 + request.byteCount)
+    }
   }
 
   @Test("frames appended to one buffer decode in order")

@@ -37,6 +37,16 @@ public struct ClientKeyring: Sendable {
     return key
   }
 
+  /// Whether `proof` shows that the sender of a connection's hello holds `k(client,
+  /// replica)`, answering `challenge` (the handshake of issue 11: no reply goes to a
+  /// connection before its client proved who it is).
+  public mutating func verifyConnectionProof(
+    _ proof: AuthenticationTag, client: ClientID, replica: ReplicaID, challenge: [UInt8]
+  ) -> Bool {
+    key(for: client).verify(
+      proof, over: ClientCredentials.connectionProofDigest(client, replica, challenge))
+  }
+
   /// Whether `request` carries a valid tag for `replica` at its position.
   public mutating func verify(_ request: Request, digest: Digest, as replica: ReplicaID) -> Bool {
     let index = Int(replica)
@@ -68,6 +78,22 @@ public struct ClientCredentials: Sendable {
 
   /// The number of replicas.
   public var replicaCount: Int { keys.count }
+
+  /// Proves this client's identity to `replica`, which sent `challenge` on a new
+  /// connection.
+  public func connectionProof(challenge: [UInt8], replica: ReplicaID) -> AuthenticationTag {
+    keys[Int(replica)].tag(Self.connectionProofDigest(client, replica, challenge))
+  }
+
+  static func connectionProofDigest(
+    _ client: ClientID, _ replica: ReplicaID, _ challenge: [UInt8]
+  ) -> Digest {
+    var builder = DigestBuilder(tag: DigestTag.connectionProof.rawValue)
+    builder.append(client)
+    builder.append(replica)
+    builder.append(bytes: challenge)
+    return builder.finalize()
+  }
 
   /// Builds an authenticated request.
   public func request(lane: UInt32, sequence: UInt64, operation: [UInt8]) -> Request {

@@ -12,4 +12,5 @@ public enum DigestTag: UInt8, Sendable {
   case replyVector = 9
   case viewChange = 10
   case newViewAck = 11
+  case connectionProof = 12
 }

@@ -54,12 +54,12 @@ final class OrderingDriver {
   }
 
   /// Connects to this pillar of every peer and starts the tick timer.
-  func start(addresses: [ClusterConfig.ReplicaAddress]) {
+  func start(addresses: [ClusterConfig.ReplicaAddress], authentication: PeerAuthentication) {
     eventLoop.preconditionInEventLoop()
     for address in addresses where address.id != pillar.replica {
       let link = PeerLink(
         peer: address.id, host: address.host, port: address.peerPort(pillar: index),
-        own: pillar.replica, eventLoop: eventLoop, logger: logger)
+        authentication: authentication, eventLoop: eventLoop, logger: logger)
       links[address.id] = link
       link.start()
     }

@@ -43,13 +43,18 @@ public final class ReplicaNode: Service, Sendable {
     public var stateTransfer: StateTransferOptions
     /// Called (on the ordering thread) after state transfer installed a checkpoint.
     public var onStateInstalled: (@Sendable (StateInstalled) -> Void)?
+    /// The bounds on client connections (issue 11); peer ports allow a few
+    /// connections per replica.
+    public var clientConnections: ConnectionLimits
 
     /// Creates options.
     public init(
       dataDirectory: String? = nil, reservationStep: UInt64 = 4096,
       stateTransfer: StateTransferOptions = StateTransferOptions(),
+      clientConnections: ConnectionLimits = .clients,
       onStateInstalled: (@Sendable (StateInstalled) -> Void)? = nil
     ) {
+      self.clientConnections = clientConnections
       self.onStateInstalled = onStateInstalled
       self.dataDirectory = dataDirectory
       self.reservationStep = reservationStep
@@ -183,27 +188,40 @@ public final class ReplicaNode: Service, Sendable {
       maxParked: 2 * Int(parameters.windowSize), logger: logger)
     let executionBox = UnsafeTransfer(execution)
     let address = config.replicas[Int(id)]
-    let replicaCount = config.replicas.count
     let logger = self.logger
+    let authentication = try PeerAuthentication(
+      replica: id, configuration: parameters, groupKey: groupKey)
     var peerServers: [any Channel] = []
     for driver in drivers {
       let box = UnsafeTransfer(driver)
       try await driver.eventLoop.submit { box.value.execution = executionBox.value }.get()
+      let port = address.peerPort(pillar: driver.index)
+      let gate = ConnectionGate(
+        limits: .peers(replicaCount: config.replicas.count), port: "peer port \(port)",
+        logger: logger)
       peerServers.append(
         try await Self.listen(
-          group: driver.eventLoop, host: address.host, port: address.peerPort(pillar: driver.index)
+          group: driver.eventLoop, host: address.host, port: port, gate: gate,
+          verifier: authentication.verifier
         ) {
-          PeerInboundHandler(ordering: box.value, replicaCount: replicaCount, logger: logger)
+          PeerInboundHandler(ordering: box.value, logger: logger)
         })
     }
+    let clientGate = ConnectionGate(
+      limits: options.clientConnections, port: "client port \(address.clientPort)",
+      logger: logger)
     let clientServer = try await Self.listen(
-      group: executionGroup, host: address.host, port: address.clientPort
+      group: executionGroup, host: address.host, port: address.clientPort, gate: clientGate,
+      verifier: ClientAuthentication(replica: id, replicaSecret: clientSecret).verifier
     ) {
       ClientInboundHandler(execution: executionBox.value, logger: logger)
     }
     for driver in drivers {
       let box = UnsafeTransfer(driver)
-      try await driver.eventLoop.submit { box.value.start(addresses: self.config.replicas) }.get()
+      let addresses = config.replicas
+      try await driver.eventLoop.submit {
+        box.value.start(addresses: addresses, authentication: authentication)
+      }.get()
     }
     logger.info(
       "replica \(id) serving with \(drivers.count) pillar(s): replicas on \(address.host):\(address.peerPort)\(drivers.count > 1 ? "-\(address.peerPort(pillar: drivers.count - 1))" : ""), clients on \(address.host):\(address.clientPort)"
@@ -235,18 +253,22 @@ public final class ReplicaNode: Service, Sendable {
     )
   }
 
-  /// A TCP server whose connections decode frames into `handler()`, one per connection.
+  /// A TCP server whose connections, within `gate`'s limits, complete a handshake
+  /// that `verifier` checks and then decode frames into `handler()`, one per
+  /// connection.
   private static func listen<Handler: ChannelInboundHandler>(
-    group: any EventLoopGroup, host: String, port: Int,
-    handler: @escaping @Sendable () -> Handler
+    group: any EventLoopGroup, host: String, port: Int, gate: ConnectionGate,
+    verifier: InboundHandshake.Verifier, handler: @escaping @Sendable () -> Handler
   ) async throws -> any Channel where Handler.InboundIn == WireMessage {
     try await ServerBootstrap(group: group)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
       .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
+          let progress = HandshakeProgress()
           try channel.pipeline.syncOperations.addHandlers(
-            ByteToMessageHandler(FrameDecoder()), handler())
+            ByteToMessageHandler(FrameDecoder(handshake: progress)),
+            InboundHandshake(verifier: verifier, gate: gate, progress: progress), handler())
         }
       }
       .bind(host: host, port: port).get()

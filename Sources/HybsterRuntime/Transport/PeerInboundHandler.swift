@@ -3,31 +3,28 @@ import HybsterWire
 import Logging
 import NIOCore
 
-/// Reads frames from a peer replica's inbound connection. The first frame must be a
-/// replica hello; every later frame must be a protocol message or a state-transfer message. Anything else, or a
-/// malformed frame, closes the connection (the peer reconnects); messages are
-/// verified by the pillar, never trusted because of the connection.
+/// Reads frames from a peer replica's inbound connection, after its handshake
+/// (``InboundHandshake``) proved the replica's hello, which arrives first. Every
+/// later frame must be a protocol message or a state-transfer message. Anything
+/// else, or a malformed frame, closes the connection (the peer reconnects); messages
+/// are verified by the pillar, never trusted because of the connection.
 final class PeerInboundHandler: ChannelInboundHandler {
   typealias InboundIn = WireMessage
 
   private let ordering: OrderingDriver
-  private let replicaCount: Int
   private let logger: Logger
   private var peer: ReplicaID?
 
-  init(ordering: OrderingDriver, replicaCount: Int, logger: Logger) {
+  init(ordering: OrderingDriver, logger: Logger) {
     self.ordering = ordering
-    self.replicaCount = replicaCount
     self.logger = logger
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     let message = unwrapInboundIn(data)
     guard let peer else {
-      guard case .hello(let hello) = message, case .replica(let id) = hello.role,
-        Int(id) < replicaCount
-      else {
-        logger.notice("peer connection without a valid replica hello; closing")
+      // The handshake passes on only a proven replica hello.
+      guard case .hello(let hello) = message, case .replica(let id) = hello.role else {
         context.close(promise: nil)
         return
       }
@@ -41,7 +38,7 @@ final class PeerInboundHandler: ChannelInboundHandler {
       ordering.receiveStateRequest(request, from: peer)
     case .stateChunk(let chunk):
       ordering.receiveStateChunk(chunk, from: peer)
-    case .hello, .request, .reply:
+    case .hello, .challenge, .proof, .request, .reply:
       logger.notice("unexpected frame on replica connection from \(peer); closing")
       context.close(promise: nil)
     }
@@ -53,7 +50,8 @@ final class PeerInboundHandler: ChannelInboundHandler {
   }
 }
 
-/// Reads frames from a client connection: a client hello, then requests.
+/// Reads frames from a client connection after its handshake: the proven client
+/// hello, then requests of that client only.
 final class ClientInboundHandler<Service: ReplicatedService>: ChannelInboundHandler {
   typealias InboundIn = WireMessage
 
@@ -70,7 +68,6 @@ final class ClientInboundHandler<Service: ReplicatedService>: ChannelInboundHand
     let message = unwrapInboundIn(data)
     guard let client else {
       guard case .hello(let hello) = message, case .client(let id) = hello.role else {
-        logger.notice("client connection without a client hello; closing")
         context.close(promise: nil)
         return
       }

@@ -4,7 +4,8 @@ import Logging
 import NIOCore
 
 /// The outbound connection to one peer replica (an ``OutboundConnection`` that
-/// announces this replica, logs its state and reports writability to bulk senders).
+/// proves this replica's identity, logs its state and reports writability to bulk
+/// senders).
 final class PeerLink {
   let peer: ReplicaID
   private let connection: OutboundConnection
@@ -13,14 +14,14 @@ final class PeerLink {
   var onWritable: (() -> Void)?
 
   init(
-    peer: ReplicaID, host: String, port: Int, own: ReplicaID, eventLoop: any EventLoop,
-    logger: Logger
+    peer: ReplicaID, host: String, port: Int, authentication: PeerAuthentication,
+    eventLoop: any EventLoop, logger: Logger
   ) {
     self.peer = peer
     let writable = WritableRelay()
     connection = OutboundConnection(
-      host: host, port: port, hello: Hello(role: .replica(own)),
-      eventLoop: eventLoop
+      host: host, port: port, hello: Hello(role: .replica(authentication.replica)),
+      prove: { authentication.proof(for: $0, to: peer) }, eventLoop: eventLoop
     ) { channel in
       try channel.pipeline.syncOperations.addHandler(WritabilityHandler { writable.fire() })
     }
@@ -61,7 +62,7 @@ private final class WritableRelay: @unchecked Sendable {
 
 /// Reports when an outbound peer connection becomes writable again.
 final class WritabilityHandler: ChannelInboundHandler {
-  typealias InboundIn = ByteBuffer
+  typealias InboundIn = WireMessage
   private let writable: () -> Void
 
   init(writable: @escaping () -> Void) { self.writable = writable }

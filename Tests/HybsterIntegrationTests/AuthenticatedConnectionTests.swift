@@ -1,0 +1,171 @@
+import Foundation
+import HybsterClient
+import HybsterCore
+import HybsterRuntime
+import HybsterServices
+import HybsterWire
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+import TrInX
+
+/// Issue 11, item 3: a connection carries nothing until its peer proved the identity
+/// its HELLO claims; strangers are refused, with few log lines, within limits.
+@Suite("Authenticated connections (issue 11)", .serialized)
+struct AuthenticatedConnectionTests {
+  /// Records the frames a raw connection receives.
+  final class Recorder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = WireMessage
+    let frames = Mutex<[WireMessage]>([])
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+      let message = unwrapInboundIn(data)
+      frames.withLock { $0.append(message) }
+    }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+      context.close(promise: nil)
+    }
+    var challenge: HandshakeChallenge? {
+      frames.withLock { frames in
+        frames.lazy.compactMap { if case .challenge(let c) = $0 { c } else { nil } }.first
+      }
+    }
+  }
+
+  /// A raw connection to `port` on loopback.
+  struct Raw {
+    let channel: any Channel
+    let recorder: Recorder
+
+    init(port: Int, group: any EventLoopGroup) async throws {
+      let recorder = Recorder()
+      channel = try await ClientBootstrap(group: group)
+        .channelInitializer { channel in
+          channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandlers(
+              ByteToMessageHandler(FrameDecoder()), recorder)
+          }
+        }
+        .connect(host: "127.0.0.1", port: port).get()
+      self.recorder = recorder
+    }
+
+    func send(_ message: WireMessage) async throws {
+      var buffer = channel.allocator.buffer(capacity: 64)
+      WireCodec.encode(message, into: &buffer)
+      try await channel.writeAndFlush(buffer)
+    }
+
+    func sendRaw(_ bytes: [UInt8]) async throws {
+      try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+    }
+
+    /// Waits for the challenge (up to 20 s: CI machines are slow under load).
+    func challenge() async throws -> HandshakeChallenge {
+      for _ in 0..<2000 {
+        if let challenge = recorder.challenge { return challenge }
+        try await Task.sleep(for: .milliseconds(10))
+      }
+      throw ChannelError.ioOnClosedChannel
+    }
+
+    /// Whether the replica closed the connection within `limit`.
+    func closed(within limit: Duration) async -> Bool {
+      let start = ContinuousClock.now
+      while ContinuousClock.now - start < limit {
+        if !channel.isActive { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+      }
+      return !channel.isActive
+    }
+  }
+
+  @Test("strangers are refused on client and peer ports; a proven client gets its replies")
+  func strangersAreRefused() async throws {
+    let config = try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue)
+    let keys = ClusterSetup.generateKeys(replicaCount: 3)
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    let options = ReplicaNode.Options(
+      clientConnections: ConnectionLimits(
+        total: 64, perAddress: 4, handshakeTimeout: .seconds(3)))
+    let nodes = try keys.replicas.map {
+      try ReplicaNode(config: config, id: $0.replica, keys: $0, logger: logger, options: options)
+    }
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      for node in nodes { tasks.addTask { try await node.run() } }
+      defer { tasks.cancelAll() }
+      let credentials = try keys.clients.credentials(for: 7)
+      let client = HybsterClient(
+        config: config, credentials: credentials, lanes: 1, eventLoopGroup: group,
+        connectTimeout: .seconds(180))
+      try await client.connect()
+      let put = KeyValueOperation.put(key: [1], value: [2]).encode()
+      #expect(try KeyValueResult.decode(try await client.submit(put)) == .ok)
+      let clientPort = config.replicas[0].clientPort
+      let peerPort = config.replicas[0].peerPort
+
+      // A stranger claiming client 7 with a wrong proof: closed, and no reply reached it
+      // while the real client 7 went on.
+      let impostor = try await Raw(port: clientPort, group: group)
+      try await impostor.send(.hello(Hello(role: .client(7))))
+      _ = try await impostor.challenge()
+      try await impostor.send(
+        .proof(HandshakeProof(mac: TrInXMAC(bytes: [UInt8](repeating: 1, count: 32))!)))
+      #expect(try KeyValueResult.decode(try await client.submit(put)) == .ok)
+      #expect(await impostor.closed(within: .seconds(10)))
+      #expect(impostor.recorder.frames.withLock { $0.count } == 1)
+
+      // A request before the proof: closed.
+      let eager = try await Raw(port: clientPort, group: group)
+      try await eager.send(.hello(Hello(role: .client(8))))
+      try await eager.send(.request(credentials.request(lane: 0, sequence: 1, operation: put)))
+      #expect(await eager.closed(within: .seconds(10)))
+
+      // A proven client that sends another client's request: closed.
+      let other = try keys.clients.credentials(for: 9)
+      let proven = try await Raw(port: clientPort, group: group)
+      try await proven.send(.hello(Hello(role: .client(9))))
+      let challenge = try await proven.challenge()
+      try await proven.send(
+        .proof(HandshakeProof(mac: other.connectionProof(challenge: challenge.nonce, replica: 0))))
+      try await Task.sleep(for: .milliseconds(100))
+      #expect(proven.channel.isActive)
+      try await proven.send(.request(credentials.request(lane: 0, sequence: 1, operation: put)))
+      #expect(await proven.closed(within: .seconds(10)))
+
+      // A frame declaring 16 MiB before the handshake: refused at its length field.
+      let big = try await Raw(port: clientPort, group: group)
+      try await big.sendRaw([0x01, 0x00, 0x00, 0x00, 1, 0x02])
+      #expect(await big.closed(within: .seconds(10)))
+
+      // Silence: closed at the handshake timeout.
+      let silent = try await Raw(port: clientPort, group: group)
+      #expect(await silent.closed(within: .seconds(20)))
+
+      // A stranger claiming replica 1 on a peer port: a wrong proof, or a STATUS in its
+      // place, closes the connection.
+      let fakeReplica = try await Raw(port: peerPort, group: group)
+      try await fakeReplica.send(.hello(Hello(role: .replica(1))))
+      _ = try await fakeReplica.challenge()
+      try await fakeReplica.send(
+        .protocolMessage(.status(StatusMessage(replica: 1, view: 0, nextDelivery: 1))))
+      #expect(await fakeReplica.closed(within: .seconds(10)))
+
+      // At most 4 connections from one address: the client holds one; of four more
+      // (open, mid-handshake) the last is closed at once.
+      var held: [Raw] = []
+      for _ in 0..<4 { held.append(try await Raw(port: clientPort, group: group)) }
+      #expect(held[0..<3].allSatisfy { $0.channel.isActive })
+      #expect(await held[3].closed(within: .milliseconds(2500)))
+      for raw in held { try? await raw.channel.close() }
+
+      // The cluster still serves the real client.
+      #expect(try KeyValueResult.decode(try await client.submit(put)) == .ok)
+      await client.shutdown()
+    }
+    try await group.shutdownGracefully()
+  }
+}
