@@ -24,6 +24,9 @@ public final class HybsterClient: Sendable {
     connectTimeout: TimeAmount = .seconds(10)
   ) {
     precondition(lanes >= 1, "a client needs at least one lane")
+    precondition(
+      lanes <= config.protocolParameters.maxLanesPerClient,
+      "more lanes than the group's maxLanesPerClient")
     let eventLoop = eventLoopGroup.next()
     self.eventLoop = eventLoop
     self.connectTimeout = connectTimeout

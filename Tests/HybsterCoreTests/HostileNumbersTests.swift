@@ -47,4 +47,25 @@ struct HostileNumbersTests {
     let request = client.request(lane: 0, sequence: ProtocolNumbers.limit + 1, operation: [1])
     #expect(pillar.handle(.request(request)).rejections == [.numberOutOfRange(message: "REQUEST")])
   }
+
+  /// Issue 11, item 8: every lane keeps a cached reply for good, and clients chose
+  /// lanes freely.
+  @Test("a lane beyond maxLanesPerClient is refused, alone or in a PREPARE")
+  func laneOutOfRange() {
+    var configuration = testConfiguration(batch: 4)
+    configuration.maxLanesPerClient = 8
+    try! configuration.validate()
+    let client = Keys.credentials(client: 3, replicas: 3)
+    let request = client.request(lane: 8, sequence: 1, operation: [1])
+    var leader = Keys.pillar(configuration, replica: 0)
+    #expect(leader.handle(.request(request)).rejections == [.laneOutOfRange(lane: 8)])
+    var follower = Keys.pillar(configuration, replica: 1)
+    let prepare = Forge.prepare(order: 1, batch: Batch(requests: [request]))
+    #expect(
+      follower.handle(.message(.prepare(prepare), from: 0)).rejections == [.laneOutOfRange(lane: 8)]
+    )
+    #expect(
+      leader.handle(.request(client.request(lane: 7, sequence: 1, operation: [1]))).rejections
+        .isEmpty)
+  }
 }

@@ -24,6 +24,9 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// larger is refused, so that every PREPARE fits a frame (issue 11). At least
   /// one request of the largest operation fits.
   public var maxBatchBytes: Int
+  /// Lanes a client may use: 0 ..< `maxLanesPerClient`. Every lane keeps one reply
+  /// cached for good (exactly-once), so a client must not pick lanes without bound.
+  public var maxLanesPerClient: Int
   /// The number of pillars per replica, P (§5.3): order number o belongs to pillar
   /// (o − 1) mod P. 1 is the sequential HybsterS.
   public var pillarCount: Int
@@ -46,7 +49,8 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public init(
     replicaCount: Int, checkpointInterval: UInt64 = 128, windowSize: UInt64 = 512,
     maxBatchSize: Int = 64, maxInFlight: Int = 4, maxOperationSize: Int = 1 << 20,
-    maxBatchBytes: Int = 4 << 20, pillarCount: Int = 1, rotateLeaders: Bool = false,
+    maxBatchBytes: Int = 4 << 20, maxLanesPerClient: Int = 1024, pillarCount: Int = 1,
+    rotateLeaders: Bool = false,
     trinxInstances: [TrInXInstanceID]? = nil,
     viewChangeTimeoutTicks: UInt64 = 20
   ) {
@@ -60,6 +64,7 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     self.maxInFlight = maxInFlight
     self.maxOperationSize = maxOperationSize
     self.maxBatchBytes = maxBatchBytes
+    self.maxLanesPerClient = maxLanesPerClient
     self.trinxInstances =
       trinxInstances ?? (0..<replicaCount * pillarCount).map { TrInXInstanceID($0) }
   }
@@ -140,6 +145,9 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     guard maxBatchBytes >= Request.byteCount(operation: maxOperationSize, replicas: replicaCount),
       maxBatchBytes <= Self.maxBatchBytesLimit
     else { throw .invalidBatchBytes(maxBatchBytes, maxOperationSize: maxOperationSize) }
+    guard maxLanesPerClient >= 1, maxLanesPerClient <= 1 << 16 else {
+      throw .invalidLaneCount(maxLanesPerClient)
+    }
     guard pillarCount >= 1, pillarCount <= 64 else { throw .invalidPillarCount(pillarCount) }
     guard checkpointInterval % UInt64(pillarCount) == 0 else {
       throw .checkpointIntervalNotMultipleOfPillars(
@@ -165,7 +173,8 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
 extension ProtocolConfiguration {
   private enum CodingKeys: String, CodingKey {
     case replicaCount, checkpointInterval, windowSize, maxBatchSize, maxInFlight
-    case maxOperationSize, maxBatchBytes, pillarCount, rotateLeaders, trinxInstances
+    case maxOperationSize, maxBatchBytes, maxLanesPerClient, pillarCount, rotateLeaders
+    case trinxInstances
     case viewChangeTimeoutTicks
   }
 
@@ -181,6 +190,7 @@ extension ProtocolConfiguration {
       maxInFlight: try c.decode(Int.self, forKey: .maxInFlight),
       maxOperationSize: try c.decode(Int.self, forKey: .maxOperationSize),
       maxBatchBytes: try c.decodeIfPresent(Int.self, forKey: .maxBatchBytes) ?? 4 << 20,
+      maxLanesPerClient: try c.decodeIfPresent(Int.self, forKey: .maxLanesPerClient) ?? 1024,
       pillarCount: try c.decodeIfPresent(Int.self, forKey: .pillarCount) ?? 1,
       rotateLeaders: try c.decodeIfPresent(Bool.self, forKey: .rotateLeaders) ?? false,
       trinxInstances: try c.decode([TrInXInstanceID].self, forKey: .trinxInstances),
@@ -199,6 +209,7 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
   case invalidInFlight(Int)
   case invalidOperationSize(Int)
   case invalidBatchBytes(Int, maxOperationSize: Int)
+  case invalidLaneCount(Int)
   case trinxInstanceCount(expected: Int, got: Int)
   case duplicateTrInXInstance
   case invalidViewChangeTimeout(UInt64)
@@ -218,6 +229,7 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
     case .invalidInFlight(let m):
       "max in-flight instances \(m) must be between 1 and the window size per pillar"
     case .invalidOperationSize(let s): "max operation size \(s) must be between 0 and 7.5 MiB"
+    case .invalidLaneCount(let l): "max lanes per client \(l) must be between 1 and 65536"
     case .invalidBatchBytes(let b, let op):
       "max batch bytes \(b) must hold one request of the max operation size \(op) and be at most 15 MiB"
     case .trinxInstanceCount(let e, let g):

@@ -10,6 +10,10 @@ extension OrderingPillar {
       actions.append(.rejected(.operationTooLarge(size: request.operation.count)))
       return
     }
+    guard Int(request.lane) < configuration.maxLanesPerClient else {
+      actions.append(.rejected(.laneOutOfRange(lane: request.lane)))
+      return
+    }
     let ref = RequestRef(request)
     if inFlightRequests.contains(ref) { return }
     let digest = request.digest

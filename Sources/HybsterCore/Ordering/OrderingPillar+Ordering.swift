@@ -46,6 +46,10 @@ extension OrderingPillar {
         actions.append(.rejected(.operationTooLarge(size: request.operation.count)))
         return
       }
+      guard Int(request.lane) < configuration.maxLanesPerClient else {
+        actions.append(.rejected(.laneOutOfRange(lane: request.lane)))
+        return
+      }
       requestDigests.append(request.digest)
     }
     let batchDigest = Batch.digest(ofRequestDigests: requestDigests)

@@ -9,6 +9,7 @@ public enum Rejection: Sendable, Hashable, CustomStringConvertible {
   case senderMismatch(message: String, claimed: ReplicaID, sender: ReplicaID)
   case invalidCertificate(message: String, sender: ReplicaID)
   case batchTooLarge(count: Int)
+  case laneOutOfRange(lane: UInt32)
   case conflictingPrepare(order: OrderNumber)
   case unknownReplica(ReplicaID)
   case trinxRefused(String)
@@ -27,6 +28,7 @@ public enum Rejection: Sendable, Hashable, CustomStringConvertible {
     case .senderMismatch(let m, let c, let s): "\(m) claims replica \(c) but came from \(s)"
     case .invalidCertificate(let m, let s): "\(m) from \(s) carries an invalid certificate"
     case .batchTooLarge(let c): "batch of \(c) requests exceeds the maximum"
+    case .laneOutOfRange(let l): "lane \(l) is beyond the lanes a client may use"
     case .conflictingPrepare(let o): "second, different PREPARE for \(o)"
     case .unknownReplica(let r): "message from unknown replica \(r)"
     case .trinxRefused(let e): "TrInX refused: \(e)"
