@@ -83,7 +83,7 @@ struct PillarTests {
     for client in ClientID(1)...3 {
       for pillar in 0..<pillars { lanes.append(cluster.pillarLane(client: client, pillar: pillar)) }
       let extra = cluster.credentials(client: client)
-      let lane = UInt32(5_000 + client)
+      let lane = UInt32(500 + client)
       lanes.append(
         PillarLane(
           credentials: extra, lane: lane,
