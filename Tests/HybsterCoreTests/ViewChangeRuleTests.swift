@@ -162,7 +162,7 @@ struct ViewChangeRuleTests {
       maxHeld = max(maxHeld, pillar.heldViewChanges)
     }
     #expect((pillar.targetView ?? pillar.view) > 50)
-    #expect(maxHeld <= 3 * configuration.replicaCount)
+    #expect(maxHeld <= 4 * configuration.replicaCount)
     #expect(pillar.logSize <= Int(configuration.windowSize))
   }
 }

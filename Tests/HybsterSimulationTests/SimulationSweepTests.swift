@@ -98,6 +98,12 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
       rotateLeaders: true)
   ),
   (500_399, SimulationOptions(forcedStrategy: .adaptive, pillars: 2, rotateLeaders: true)),
+  // Liveness, with a crashed and restarted replica: pillars of one replica left a
+  // view at different times, so no one relayed every part of the VIEW-CHANGEs a
+  // replica still changing to it needed (the certificates of the two views before
+  // the target are kept and relayed now).
+  (1_004_323, SimulationOptions(forcedStrategy: .adaptive, pillars: 3, rotateLeaders: false)),
+  (1_006_045, SimulationOptions(forcedStrategy: .adaptive, pillars: 3, rotateLeaders: true)),
   // A replica views behind the others dropped their NEW-VIEW parts as too far ahead.
   (
     800_086,

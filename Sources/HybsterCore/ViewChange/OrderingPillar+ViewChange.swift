@@ -12,7 +12,7 @@ extension OrderingPillar {
   /// The number of client requests awaited for execution (bounded).
   public var awaitedCount: Int { viewChange.awaited.count }
 
-  /// The number of VIEW-CHANGEs held (bounded: three views, n each).
+  /// The number of VIEW-CHANGEs held (bounded: four views, n each).
   public var heldViewChanges: Int { viewChange.viewChanges.values.reduce(0) { $0 + $1.count } }
 
   /// What the view change holds, for diagnosis: the vouched view, the views it holds
@@ -62,10 +62,14 @@ extension OrderingPillar {
           // Replicas that never got it acknowledge it (docs/view-change-safety.md).
           actions.append(.broadcast(.newView(installed)))
         }
-        if let base = viewChange.certified[target - 1] {
-          for sender in viewChange.viewChanges[target - 1]!.keys.sorted() {
-            actions.append(.broadcast(.viewChange(viewChange.viewChanges[target - 1]![sender]!)))
+        // The certificates for the two views before `target`: with several pillars,
+        // siblings may have left a view at different times, and a replica still
+        // changing to it needs every part of each VIEW-CHANGE in the certificate.
+        for certified in viewChange.certified.keys.sorted() where certified < target {
+          for sender in viewChange.viewChanges[certified]!.keys.sorted() {
+            actions.append(.broadcast(.viewChange(viewChange.viewChanges[certified]![sender]!)))
           }
+          let base = viewChange.certified[certified]!
           for ack in viewChange.acknowledgments(for: base) where ack.replica != replica {
             actions.append(.broadcast(.newViewAck(ack)))
           }
@@ -187,13 +191,14 @@ extension OrderingPillar {
     pending.removeAll()
     inFlightRequests.removeAll()
     batchTimerArmed = false
-    // Keep the certificate for `target - 1` to provide it to others (3 views at most).
-    viewChange.viewChanges = viewChange.viewChanges.filter { $0.key >= target - 1 }
-    viewChange.certified = viewChange.certified.filter { $0.key >= target - 1 }
+    // Keep the certificates for the two views before `target` to provide them to
+    // others (4 views at most).
+    viewChange.viewChanges = viewChange.viewChanges.filter { $0.key + 2 >= target }
+    viewChange.certified = viewChange.certified.filter { $0.key + 2 >= target }
     actions.append(.viewChangeStarted(view: target))
     for message in messages {
       actions.append(.broadcast(.viewChange(message)))
-      if message.toView == target - 1 {
+      if message.toView < target, message.toView + 2 >= target {
         viewChange.viewChanges[message.toView, default: [:]][replica] = message
       }
     }

@@ -1,6 +1,7 @@
 /// What a pillar keeps for the view change (§5.2.3). Every collection is bounded:
-/// VIEW-CHANGEs only for the view supported now, the one before (its certificate)
-/// and the next one (n each),
+/// VIEW-CHANGEs only for the view supported now, the two before (their
+/// certificates, relayed to replicas still changing to them) and the next one (n
+/// each),
 /// NEW-VIEW-ACKs one per replica, learned PREPAREs one per order number of the
 /// window, awaited requests a fixed number. However many views fail in a row, no
 /// list grows (§4.4 is why Hybster exists).
