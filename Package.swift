@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "HybsterClient", targets: ["HybsterClient"]),
     .library(name: "HybsterRuntime", targets: ["HybsterRuntime"]),
     .library(name: "HybsterServices", targets: ["HybsterServices"]),
+    .library(name: "HybsterWire", targets: ["HybsterWire"]),
     .executable(name: "hybster", targets: ["hybster"]),
   ],
   dependencies: [
