@@ -136,6 +136,19 @@ struct AuthenticatedConnectionTests {
       try await proven.send(.request(credentials.request(lane: 0, sequence: 1, operation: put)))
       #expect(await proven.closed(within: .seconds(10)))
 
+      // A proven client declaring a frame larger than one request of the largest
+      // operation: refused at its length field.
+      let greedy = try await Raw(port: clientPort, group: group)
+      try await greedy.send(.hello(Hello(role: .client(9))))
+      let greedyChallenge = try await greedy.challenge()
+      try await greedy.send(
+        .proof(
+          HandshakeProof(mac: other.connectionProof(challenge: greedyChallenge.nonce, replica: 0))))
+      try await Task.sleep(for: .milliseconds(100))
+      #expect(greedy.channel.isActive)
+      try await greedy.sendRaw([0x00, 0x20, 0x00, 0x00, 1, 0x02])  // 2 MiB
+      #expect(await greedy.closed(within: .seconds(10)))
+
       // A frame declaring 16 MiB before the handshake: refused at its length field.
       let big = try await Raw(port: clientPort, group: group)
       try await big.sendRaw([0x01, 0x00, 0x00, 0x00, 1, 0x02])

@@ -212,7 +212,8 @@ public final class ReplicaNode: Service, Sendable {
       logger: logger)
     let clientServer = try await Self.listen(
       group: executionGroup, host: address.host, port: address.clientPort, gate: clientGate,
-      verifier: ClientAuthentication(replica: id, replicaSecret: clientSecret).verifier
+      verifier: ClientAuthentication(replica: id, replicaSecret: clientSecret).verifier,
+      limits: ClientAuthentication.frameLimits(parameters)
     ) {
       ClientInboundHandler(execution: executionBox.value, logger: logger)
     }
@@ -258,7 +259,8 @@ public final class ReplicaNode: Service, Sendable {
   /// connection.
   private static func listen<Handler: ChannelInboundHandler>(
     group: any EventLoopGroup, host: String, port: Int, gate: ConnectionGate,
-    verifier: InboundHandshake.Verifier, handler: @escaping @Sendable () -> Handler
+    verifier: InboundHandshake.Verifier, limits: WireLimits = .default,
+    handler: @escaping @Sendable () -> Handler
   ) async throws -> any Channel where Handler.InboundIn == WireMessage {
     try await ServerBootstrap(group: group)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -267,7 +269,7 @@ public final class ReplicaNode: Service, Sendable {
         channel.eventLoop.makeCompletedFuture {
           let progress = HandshakeProgress()
           try channel.pipeline.syncOperations.addHandlers(
-            ByteToMessageHandler(FrameDecoder(handshake: progress)),
+            ByteToMessageHandler(FrameDecoder(limits: limits, handshake: progress)),
             InboundHandshake(verifier: verifier, gate: gate, progress: progress), handler())
         }
       }

@@ -9,6 +9,17 @@ struct ClientAuthentication: Sendable {
   let replica: ReplicaID
   let replicaSecret: [UInt8]
 
+  /// The frames a client port decodes: a client sends only requests, so a frame is
+  /// at most one request with the group's largest operation and a full
+  /// authenticator. A client cannot make a replica buffer a 16 MiB frame per
+  /// connection (issue 11: slow frames pin memory).
+  static func frameLimits(_ configuration: ProtocolConfiguration) -> WireLimits {
+    WireLimits(
+      maxFrameLength: 2
+        + Request.byteCount(
+          operation: configuration.maxOperationSize, replicas: configuration.replicaCount))
+  }
+
   /// The acceptor's check of a client port's handshake.
   var verifier: InboundHandshake.Verifier {
     let replica = replica
