@@ -89,7 +89,7 @@ struct AuthenticatedConnectionTests {
     logger.logLevel = .warning
     let options = ReplicaNode.Options(
       clientConnections: ConnectionLimits(
-        total: 64, perAddress: 4, handshakeTimeout: .seconds(3)))
+        total: 64, perAddress: 4, handshakeTimeout: .seconds(3), frameTimeout: .seconds(2)))
     let nodes = try keys.replicas.map {
       try ReplicaNode(config: config, id: $0.replica, keys: $0, logger: logger, options: options)
     }
@@ -148,6 +148,21 @@ struct AuthenticatedConnectionTests {
       #expect(greedy.channel.isActive)
       try await greedy.sendRaw([0x00, 0x20, 0x00, 0x00, 1, 0x02])  // 2 MiB
       #expect(await greedy.closed(within: .seconds(10)))
+
+      // A proven client that sends a frame slowly: closed when it is not complete in
+      // time, however many bytes trickle in.
+      let slow = try await Raw(port: clientPort, group: group)
+      try await slow.send(.hello(Hello(role: .client(9))))
+      let slowChallenge = try await slow.challenge()
+      try await slow.send(
+        .proof(
+          HandshakeProof(mac: other.connectionProof(challenge: slowChallenge.nonce, replica: 0))))
+      try await slow.sendRaw([0x00, 0x00, 0x04, 0x00, 1])  // 1 KiB
+      for _ in 0..<8 where slow.channel.isActive {
+        try? await slow.sendRaw([0x02])
+        try await Task.sleep(for: .milliseconds(500))
+      }
+      #expect(await slow.closed(within: .seconds(10)))
 
       // A frame declaring 16 MiB before the handshake: refused at its length field.
       let big = try await Raw(port: clientPort, group: group)

@@ -269,6 +269,7 @@ public final class ReplicaNode: Service, Sendable {
         channel.eventLoop.makeCompletedFuture {
           let progress = HandshakeProgress()
           try channel.pipeline.syncOperations.addHandlers(
+            SlowFrameGuard(timeout: gate.limits.frameTimeout, gate: gate),
             ByteToMessageHandler(FrameDecoder(limits: limits, handshake: progress)),
             InboundHandshake(verifier: verifier, gate: gate, progress: progress), handler())
         }

@@ -3,8 +3,8 @@ import NIOCore
 import Synchronization
 
 /// The bounds on one listening port's connections (issue 11): how many may be open
-/// at once, from one IP address and in all, and how long a new connection has to
-/// prove its identity.
+/// at once, from one IP address and in all, how long a new connection has to
+/// prove its identity, and how long a frame may take to arrive.
 public struct ConnectionLimits: Sendable, Hashable {
   /// The most connections open at once.
   public var total: Int
@@ -12,12 +12,18 @@ public struct ConnectionLimits: Sendable, Hashable {
   public var perAddress: Int
   /// How long a new connection has to complete its handshake.
   public var handshakeTimeout: TimeAmount
+  /// How long a frame may stay incomplete (``SlowFrameGuard``).
+  public var frameTimeout: TimeAmount
 
   /// Creates limits.
-  public init(total: Int, perAddress: Int, handshakeTimeout: TimeAmount = .seconds(5)) {
+  public init(
+    total: Int, perAddress: Int, handshakeTimeout: TimeAmount = .seconds(5),
+    frameTimeout: TimeAmount = .seconds(30)
+  ) {
     self.total = total
     self.perAddress = perAddress
     self.handshakeTimeout = handshakeTimeout
+    self.frameTimeout = frameTimeout
   }
 
   /// The client port: 4,096 connections, 512 from one address (a load generator on
