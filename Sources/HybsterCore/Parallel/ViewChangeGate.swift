@@ -29,6 +29,13 @@ public struct ViewChangeGate: Sendable {
   public private(set) var target: View = 0
   private var parts: [Key: [Int: (message: ProtocolMessage, sender: ReplicaID)]] = [:]
   private var complete: Set<Key> = []
+  /// Fingerprints of parts that failed their pillar's checks, so that a part sent
+  /// again and again is refused without checking it again (issue 11: checking a
+  /// NEW-VIEW part costs many MACs on the execution thread). Bounded.
+  private var rejected: Set<Int> = []
+
+  /// How many rejected parts are remembered.
+  static let rejectedMemory = 1024
 
   /// How many views beyond the floor are held.
   public static let viewsAhead: View = 3
@@ -91,7 +98,16 @@ public struct ViewChangeGate: Sendable {
       parts = parts.filter { $0.key.kind != .newView || $0.key.view <= ceiling || $0.key == key }
     }
     if parts[key]?[pillar] != nil { return .held }
-    guard isValid(message) else { return .invalid }
+    var hasher = Hasher()
+    hasher.combine(pillar)
+    hasher.combine(message)
+    let fingerprint = hasher.finalize()
+    guard !rejected.contains(fingerprint) else { return .invalid }
+    guard isValid(message) else {
+      if rejected.count >= Self.rejectedMemory { rejected.removeAll(keepingCapacity: true) }
+      rejected.insert(fingerprint)
+      return .invalid
+    }
     parts[key, default: [:]][pillar] = (message, sender)
     guard parts[key]!.count == pillarCount else { return .held }
     let all = parts.removeValue(forKey: key)!.sorted { $0.key < $1.key }
