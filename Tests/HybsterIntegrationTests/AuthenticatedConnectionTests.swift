@@ -70,6 +70,18 @@ struct AuthenticatedConnectionTests {
       throw ChannelError.ioOnClosedChannel
     }
 
+    /// Completes the handshake as the client of `credentials` to replica 0 and
+    /// checks that the connection stays open.
+    func prove(as credentials: ClientCredentials) async throws {
+      try await send(.hello(Hello(role: .client(credentials.client))))
+      let challenge = try await challenge()
+      try await send(
+        .proof(
+          HandshakeProof(mac: credentials.connectionProof(challenge: challenge.nonce, replica: 0))))
+      try await Task.sleep(for: .milliseconds(100))
+      #expect(channel.isActive)
+    }
+
     /// Whether the replica closed the connection within `limit`.
     func closed(within limit: Duration) async -> Bool {
       let start = ContinuousClock.now
@@ -127,36 +139,21 @@ struct AuthenticatedConnectionTests {
       // A proven client that sends another client's request: closed.
       let other = try keys.clients.credentials(for: 9)
       let proven = try await Raw(port: clientPort, group: group)
-      try await proven.send(.hello(Hello(role: .client(9))))
-      let challenge = try await proven.challenge()
-      try await proven.send(
-        .proof(HandshakeProof(mac: other.connectionProof(challenge: challenge.nonce, replica: 0))))
-      try await Task.sleep(for: .milliseconds(100))
-      #expect(proven.channel.isActive)
+      try await proven.prove(as: other)
       try await proven.send(.request(credentials.request(lane: 0, sequence: 1, operation: put)))
       #expect(await proven.closed(within: .seconds(10)))
 
       // A proven client declaring a frame larger than one request of the largest
       // operation: refused at its length field.
       let greedy = try await Raw(port: clientPort, group: group)
-      try await greedy.send(.hello(Hello(role: .client(9))))
-      let greedyChallenge = try await greedy.challenge()
-      try await greedy.send(
-        .proof(
-          HandshakeProof(mac: other.connectionProof(challenge: greedyChallenge.nonce, replica: 0))))
-      try await Task.sleep(for: .milliseconds(100))
-      #expect(greedy.channel.isActive)
+      try await greedy.prove(as: other)
       try await greedy.sendRaw([0x00, 0x20, 0x00, 0x00, 1, 0x02])  // 2 MiB
       #expect(await greedy.closed(within: .seconds(10)))
 
       // A proven client that sends a frame slowly: closed when it is not complete in
       // time, however many bytes trickle in.
       let slow = try await Raw(port: clientPort, group: group)
-      try await slow.send(.hello(Hello(role: .client(9))))
-      let slowChallenge = try await slow.challenge()
-      try await slow.send(
-        .proof(
-          HandshakeProof(mac: other.connectionProof(challenge: slowChallenge.nonce, replica: 0))))
+      try await slow.prove(as: other)
       try await slow.sendRaw([0x00, 0x00, 0x04, 0x00, 1])  // 1 KiB
       for _ in 0..<8 where slow.channel.isActive {
         try? await slow.sendRaw([0x02])
