@@ -6,12 +6,8 @@ extension OrderingPillar {
   mutating func receiveRequest(
     _ request: Request, forwarded: Bool, into actions: inout [PillarAction]
   ) {
-    guard request.operation.count <= configuration.maxOperationSize else {
-      actions.append(.rejected(.operationTooLarge(size: request.operation.count)))
-      return
-    }
-    guard Int(request.lane) < configuration.maxLanesPerClient else {
-      actions.append(.rejected(.laneOutOfRange(lane: request.lane)))
+    if let refusal = refusal(of: request) {
+      actions.append(.rejected(refusal))
       return
     }
     let ref = RequestRef(request)
@@ -35,6 +31,19 @@ extension OrderingPillar {
     pending.append((request, digest))
     inFlightRequests.insert(ref)
     propose(force: false, into: &actions)
+  }
+
+  /// Why the configuration refuses `request` — an operation over
+  /// `maxOperationSize` or a lane beyond `maxLanesPerClient` — if it does. Checked
+  /// for a client's request and for every request of a PREPARE alike.
+  func refusal(of request: Request) -> Rejection? {
+    if request.operation.count > configuration.maxOperationSize {
+      return .operationTooLarge(size: request.operation.count)
+    }
+    if Int(request.lane) >= configuration.maxLanesPerClient {
+      return .laneOutOfRange(lane: request.lane)
+    }
+    return nil
   }
 
   /// Proposes pending requests while the window allows. A full batch is proposed at

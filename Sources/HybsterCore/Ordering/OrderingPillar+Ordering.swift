@@ -42,12 +42,8 @@ extension OrderingPillar {
     var requestDigests: [Digest] = []
     requestDigests.reserveCapacity(prepare.batch.requests.count)
     for request in prepare.batch.requests {
-      guard request.operation.count <= configuration.maxOperationSize else {
-        actions.append(.rejected(.operationTooLarge(size: request.operation.count)))
-        return
-      }
-      guard Int(request.lane) < configuration.maxLanesPerClient else {
-        actions.append(.rejected(.laneOutOfRange(lane: request.lane)))
+      if let refusal = refusal(of: request) {
+        actions.append(.rejected(refusal))
         return
       }
       requestDigests.append(request.digest)
