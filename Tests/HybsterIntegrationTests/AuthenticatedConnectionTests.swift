@@ -101,7 +101,7 @@ struct AuthenticatedConnectionTests {
     logger.logLevel = .warning
     let options = ReplicaNode.Options(
       clientConnections: ConnectionLimits(
-        total: 64, perAddress: 4, handshakeTimeout: .seconds(3), frameTimeout: .seconds(2)))
+        total: 64, perAddress: 4, handshakeTimeout: .seconds(10), frameTimeout: .seconds(2)))
     let nodes = try keys.replicas.map {
       try ReplicaNode(config: config, id: $0.replica, keys: $0, logger: logger, options: options)
     }
@@ -168,7 +168,7 @@ struct AuthenticatedConnectionTests {
 
       // Silence: closed at the handshake timeout.
       let silent = try await Raw(port: clientPort, group: group)
-      #expect(await silent.closed(within: .seconds(20)))
+      #expect(await silent.closed(within: .seconds(40)))
 
       // A stranger claiming replica 1 on a peer port: a wrong proof, or a STATUS in its
       // place, closes the connection.
