@@ -35,6 +35,9 @@ public struct SimulationOptions: Sendable, Hashable {
   /// Whether eligible seeds (n = 3, one pillar, one adaptive replica) may draw a
   /// campaign when none is forced.
   public var campaignsDrawn = true
+  /// A power cut (every correct replica crashes at once and restarts from its disk,
+  /// issue 12): true for every seed, false for none, nil as the seed draws.
+  public var powerCut: Bool?
 
   /// Creates options.
   public init(
@@ -66,6 +69,7 @@ public struct SimulationOptions: Sendable, Hashable {
       flags += " --hold-kinds " + holdKinds.sorted().map(\.rawValue).joined(separator: ",")
     }
     if let twins { flags += twins ? " --twins" : " --no-twins" }
+    if let powerCut { flags += powerCut ? " --power-cut" : " --no-power-cut" }
     if let campaign {
       flags += " --campaign \(campaign.rawValue)"
     } else if !campaignsDrawn {
@@ -107,7 +111,8 @@ public struct PartitionEvent: Sendable, Hashable, CustomStringConvertible {
   }
 }
 
-/// A crash of a follower with its state intact; in-flight messages to it are lost.
+/// A crash of a correct replica: it loses everything but its disk (its journals and
+/// last snapshot) and in-flight messages to it; it restarts from that disk.
 public struct CrashEvent: Sendable, Hashable, CustomStringConvertible {
   /// The replica.
   public var replica: ReplicaID
@@ -313,7 +318,6 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
         random.chance(0.7) ? at + random.uint(5_000...safetyDuration) : nil
       crashes.append(CrashEvent(replica: replica, at: at, restartAt: restart))
     }
-    self.crashes = crashes
 
     var slowness = [SimTime](repeating: 0, count: n)
     if random.chance(0.3) { slowness[random.int(0...(n - 1))] = random.uint(2_000...20_000) }
@@ -356,6 +360,18 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
         adversaryRandom.shuffled(others).prefix(adversaryRandom.int(1...(others.count - 1))))
     }
     self.twins = twins
+    // A power cut: every correct replica at once (drawn last, so that it changes no
+    // other parameter of a seed).
+    if campaign == nil, options.powerCut ?? (!calm && random.chance(0.15)) {
+      let at = random.uint(0...safetyDuration)
+      let restart: SimTime? =
+        random.chance(0.7) ? at + random.uint(1_000...max(1_000, safetyDuration / 2)) : nil
+      crashes.removeAll()
+      for replica in 0..<ReplicaID(n) where !byzantineSet.contains(replica) {
+        crashes.append(CrashEvent(replica: replica, at: at, restartAt: restart))
+      }
+    }
+    self.crashes = crashes
   }
 
   /// The number of faults tolerated.

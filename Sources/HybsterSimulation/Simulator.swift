@@ -69,6 +69,9 @@ struct SimReplica {
   var incarnation: UInt32 = 0
   var chainHash = Digest.zero
   var neededStateTransfer = false
+  /// What survives a crash (issue 12): each pillar's journal, folded as the
+  /// runtime's recovery folds it, and the service snapshot of its last checkpoint.
+  var disk: SimDisk
   var isCorrect: Bool { byzantine == nil }
 }
 
@@ -128,6 +131,10 @@ final class SimulationRun {
   var inventedRequestExecuted = false
   static let maxEvents = 3_000_000
 
+  /// The keys, kept to rebuild a crashed replica's TrInX instances and keyring.
+  let groupKey: [UInt8]
+  let secrets: [[UInt8]]
+
   init(parameters: SimulationParameters) {
     p = parameters
     n = parameters.configuration.replicaCount
@@ -168,6 +175,7 @@ final class SimulationRun {
               keyring: ClientKeyring(replicaSecret: secrets[r]), random: random.fork()))
         } else {
           pillar.injectedFaults = parameters.options.injectedFaults
+          pillar.journaling = true
         }
         pillars.append(pillar)
       }
@@ -207,8 +215,11 @@ final class SimulationRun {
             service: KeyValueStore(), replica: replica,
             checkpointInterval: configuration.checkpointInterval,
             keyring: ClientKeyring(replicaSecret: secrets[r])),
-          byzantine: byzantine, adversary: adversary, twin: twin))
+          byzantine: byzantine, adversary: adversary, twin: twin,
+          disk: SimDisk(pillars: configuration.pillarCount)))
     }
+    self.groupKey = groupKey
+    self.secrets = secrets
     for c in 0..<parameters.clients {
       clients.append(
         SimClient(
@@ -390,7 +401,7 @@ final class SimulationRun {
     case .restart(let replica):
       guard replicas[Int(replica)].crashed else { return }
       trace.record(now, .restart(replica))
-      replicas[Int(replica)].crashed = false
+      recover(Int(replica))
     case .partitionStart(let i):
       guard !healed else { return }
       trace.record(now, .partition(i, start: true))
@@ -417,6 +428,14 @@ final class SimulationRun {
   func input(_ r: Int, _ input: ReplicaPillars.Input) {
     var actions: [ReplicaPillars.Action] = []
     replicas[r].ordering.handle(input, into: &actions)
+    carryOut(r, actions)
+  }
+
+  /// Carries out a replica's actions. Journal records take effect at once: a
+  /// simulated turn is atomic, so what it persisted is durable before its messages
+  /// leave, as the runtime's group commit guarantees.
+  func carryOut(_ r: Int, _ actions: [ReplicaPillars.Action]) {
+    var actions = actions
     Self.canonicalizeSends(&actions)
     let pillarCount = p.configuration.pillarCount
     var sends: [[Outgoing]] = Array(repeating: [], count: pillarCount)
@@ -446,6 +465,8 @@ final class SimulationRun {
         queue.schedule(
           .batchTimeout(replica, pillar: pillar, incarnation: replicas[r].incarnation),
           at: now + p.batchTimeout)
+      case .persist(let record, let pillar):
+        replicas[r].disk.journals[pillar].apply(record)
       case .rejected:
         break
       case .viewChangeStarted(let view):
@@ -528,6 +549,8 @@ final class SimulationRun {
     }
     for reply in replies { sendReply(from: r, reply) }
     if let snapshot {
+      // Durable before its CHECKPOINT leaves, as in the runtime.
+      replicas[r].disk.snapshot = snapshot
       let digest = snapshot.digest
       if correct { fail(checker.snapshot(replica: replica, order: order, digest: digest)) }
       queue.schedule(
@@ -761,7 +784,7 @@ final class SimulationRun {
     }
     for r in 0..<n where replicas[r].crashed {
       trace.record(now, .restart(ReplicaID(r)))
-      replicas[r].crashed = false
+      recover(r)
     }
     livenessDeadline = now + p.livenessBound
     queue.schedule(.livenessCheck, at: now + p.tickPeriod)

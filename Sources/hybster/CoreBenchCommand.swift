@@ -86,7 +86,9 @@ struct CoreBenchCommand: ParsableCommand {
           stages[to].checkpointStable(at: stable.order)
         case .armBatchTimer:
           queue.append((to, .batchTimeout))
-        case .viewChangeStarted, .viewInstalled, .proposedThrough, .readyToLead, .newViewPart: break
+        case .viewChangeStarted, .viewInstalled, .proposedThrough, .readyToLead, .newViewPart,
+          .persist:
+          break
         case .stateTransferNeeded, .rejected:
           throw ValidationError("core-bench: unexpected \(action)")
         }

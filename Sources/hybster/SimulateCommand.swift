@@ -55,6 +55,11 @@ struct SimulateCommand: AsyncParsableCommand {
     help: "Twins: a second copy of each adaptive replica (one identity, one TrInX counter).")
   var twins: Bool?
 
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Power cut: every correct replica crashes at once and restarts from its disk.")
+  var powerCut: Bool?
+
   @Option(
     help: ArgumentHelp(
       "Force a directed attack on every seed (n = 3, one pillar), or none on any.",
@@ -87,6 +92,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var options = SimulationOptions(
       byzantineAtMaximum: byzantineMax, traceLength: trace, pillars: pillars,
       rotateLeaders: rotate, holdBack: holdBack, twins: twins)
+    options.powerCut = powerCut
     if let holdKinds {
       var kinds: Set<MessageKind> = []
       for name in holdKinds.split(separator: ",") {

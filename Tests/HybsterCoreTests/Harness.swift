@@ -147,10 +147,19 @@ final class Cluster<Service: ReplicatedService> {
   /// Replicas that receive nothing and are given no input.
   var crashed: Set<ReplicaID> = []
 
+  /// Each replica's disk (issue 12): its pillar's journal, folded, and the snapshot
+  /// of its last checkpoint. Filled once ``journal()`` turned journaling on.
+  var journals: [PillarRecovery]
+  var durableSnapshots: [CheckpointSnapshot?]
+  let makeService: () -> Service
+
   var n: Int { configuration.replicaCount }
 
-  init(_ configuration: ProtocolConfiguration, service: () -> Service) {
+  init(_ configuration: ProtocolConfiguration, service: @escaping () -> Service) {
     self.configuration = configuration
+    makeService = service
+    journals = Array(repeating: PillarRecovery(), count: configuration.replicaCount)
+    durableSnapshots = Array(repeating: nil, count: configuration.replicaCount)
     let n = configuration.replicaCount
     pillars = (0..<n).map { Keys.pillar(configuration, replica: ReplicaID($0)) }
     executions = (0..<n).map { Keys.executionStage(configuration, replica: $0, service: service()) }
@@ -196,6 +205,7 @@ final class Cluster<Service: ReplicatedService> {
         executed[i] += replies[i][before...].map { RequestKey($0) }
         if let snapshot {
           snapshots[i].append(snapshot)
+          durableSnapshots[i] = snapshot
           if feedCheckpoints {
             input(.checkpointTaken(order: order, stateDigest: snapshot.digest), at: r)
           }
@@ -218,6 +228,8 @@ final class Cluster<Service: ReplicatedService> {
       case .armBatchTimer:
         timerArmed[i] = true
         timerArmCount[i] += 1
+      case .persist(let record):
+        journals[i].apply(record)
       case .rejected(let rejection):
         rejections[i].append(rejection)
       case .viewChangeStarted(let view):
@@ -258,6 +270,37 @@ final class Cluster<Service: ReplicatedService> {
       steps += 1
       precondition(steps < maxSteps, "network did not quiesce")
     }
+  }
+
+  /// Turns on every replica's journal (issue 12).
+  func journal() {
+    for i in pillars.indices { pillars[i].journaling = true }
+  }
+
+  /// Crashes replica `r`: it loses everything but its disk; messages to it are lost.
+  func crash(_ r: ReplicaID) {
+    crashed.insert(r)
+    network.removeAll { $0.to == r }
+  }
+
+  /// Restarts crashed replica `r` from its disk alone, as `hybster replica` does.
+  func restart(_ r: ReplicaID) {
+    let i = Int(r)
+    crashed.remove(r)
+    executions[i] = Keys.executionStage(configuration, replica: i, service: makeService())
+    if let snapshot = durableSnapshots[i] { try! executions[i].install(snapshot) }
+    var counters = [CounterValue](repeating: .zero, count: CounterLayout.count)
+    counters[Int(CounterLayout.ordering)] = journals[i].counter
+    let trinx = try! TrInXInstance(
+      id: configuration.trinxInstance(of: r, pillar: 0), counterCount: CounterLayout.count,
+      key: Keys.group, restoredCounters: counters)
+    pillars[i] = OrderingPillar(
+      recovering: journals[i], configuration: configuration, replica: r, trinx: trinx,
+      keyring: ClientKeyring(replicaSecret: Keys.replicaSecret(i)),
+      executedThrough: executions[i].lastExecuted)
+    var actions: [PillarAction] = []
+    pillars[i].resume(into: &actions)
+    apply(actions, at: r)
   }
 
   /// Fires every armed batch timer.

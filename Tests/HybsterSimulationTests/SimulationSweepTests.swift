@@ -181,9 +181,11 @@ struct SimulationSweepTests {
   @Test("Regression seeds run clean")
   func regressions() {
     for (seed, found) in regressionSeeds {
-      // Found before pillars existed: they reproduce with one pillar.
+      // Found before pillars existed: they reproduce with one pillar; and before power
+      // cuts were drawn (issue 12), which would replace their crashes.
       var options = found
       options.pillars = options.pillars ?? 1
+      options.powerCut = options.powerCut ?? false
       let result = Simulator.run(seed: seed, options: options)
       #expect(result.violation == nil, "seed \(seed): \(String(describing: result.violation))")
     }

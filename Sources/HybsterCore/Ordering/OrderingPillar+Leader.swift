@@ -111,6 +111,7 @@ extension OrderingPillar {
     let prepare = Prepare(view: view, order: order, batch: batch, certificate: certificate)
     slots[order] = Slot(prepare: prepare, batchDigest: batchDigest, requestDigests: requestDigests)
     nextProposal = order + 1
+    journal(.prepare(prepare), into: &actions)
     actions.append(.broadcast(.prepare(prepare)))
     return true
   }

@@ -77,6 +77,7 @@ extension OrderingPillar {
       slot.prepare = prepare
       slot.batchDigest = batchDigest
       slot.requestDigests = requestDigests
+      journal(.prepare(prepare), into: &actions)
     }
     slots[prepare.order] = slot
     if configuration.pillarCount > 1, !later, prepare.order > reportedProposals {
@@ -121,6 +122,7 @@ extension OrderingPillar {
         certificate: certificate)
       slots[order]!.commits[replica] = commit
       lastAcknowledged = order
+      journal(.commit(commit), into: &actions)
       actions.append(.broadcast(.commit(commit)))
       order += 1
     }

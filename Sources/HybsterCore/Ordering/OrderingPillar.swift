@@ -71,6 +71,12 @@ public struct OrderingPillar: Sendable {
   /// View-change state (§5.2.3).
   var viewChange = ViewChangeState()
 
+  /// Whether this pillar emits ``PillarAction/persist(_:)`` for its journal (issue
+  /// 12): on wherever the shell keeps state across restarts.
+  public var journaling = false
+  /// What the journal last recorded of the counter, views and checkpoint.
+  var journalMarks = JournalMarks()
+
   /// Deliberate bugs for the simulator's self-test only; never set in production.
   public var injectedFaults: InjectedFaults = []
 
@@ -126,6 +132,11 @@ public struct OrderingPillar: Sendable {
 
   /// Handles one input, appending the resulting actions to `actions`.
   public mutating func handle(_ input: PillarInput, into actions: inout [PillarAction]) {
+    dispatch(input, into: &actions)
+    if journaling { journalMarks(into: &actions) }
+  }
+
+  private mutating func dispatch(_ input: PillarInput, into actions: inout [PillarAction]) {
     switch input {
     case .request(let request):
       guard request.numbersInRange else {

@@ -67,6 +67,10 @@ public enum PillarAction: Sendable, Equatable {
   /// This pillar sent its part of a NEW-VIEW whose other parts other replicas send
   /// (rotating leaders); it installs the view once the coordinator has them all.
   case newViewPart(NewView)
+  /// Make this record durable before carrying out any other action of this call
+  /// that leaves the replica (a message or a delivery): persist before send (issue
+  /// 12). Emitted only by a pillar that journals (``OrderingPillar/journaling``).
+  case persist(PillarRecord)
   /// An input was dropped; counted and logged by the shell, never acted upon.
   case rejected(Rejection)
 }

@@ -66,6 +66,24 @@ public struct PillarCoordinator: Sendable {
     deliveryLimit = configuration.windowSize
   }
 
+  /// Restarts the coordinator of restarted pillars (issue 12): execution resumes
+  /// after global `executedThrough` (the restored snapshot's checkpoint, or 0), each
+  /// pillar in the view it restored.
+  public init(
+    configuration: ProtocolConfiguration, replica: ReplicaID, executedThrough: OrderNumber,
+    restored pillars: [OrderingPillar]
+  ) {
+    self.init(configuration: configuration, replica: replica)
+    var ready: [(order: OrderNumber, view: View, batch: Batch)] = []
+    merger.skip(through: executedThrough, into: &ready)
+    installed = pillars.map(\.view)
+    view = installed.min() ?? 0
+    leaving = pillars.map { $0.targetView ?? $0.view }.max() ?? 0
+    stable = pillars.compactMap(\.stableCheckpoint).max { $0.order < $1.order }
+    deliveryLimit = executedThrough + configuration.windowSize
+    gate.advance(to: view)
+  }
+
   /// The next global order number execution waits for.
   public var nextExecution: OrderNumber { merger.next }
 
@@ -95,7 +113,7 @@ public struct PillarCoordinator: Sendable {
     case .deliver, .checkpointStable, .stateTransferNeeded, .viewChangeStarted, .viewInstalled,
       .proposedThrough, .readyToLead, .newViewPart:
       true
-    case .send, .broadcast, .armBatchTimer, .rejected: false
+    case .send, .broadcast, .armBatchTimer, .persist, .rejected: false
     }
   }
 
@@ -163,7 +181,7 @@ public struct PillarCoordinator: Sendable {
         fillSent[other] = target
         out.append(.pillar(other, .fillGaps(through: target)))
       }
-    case .send, .broadcast, .armBatchTimer, .rejected:
+    case .send, .broadcast, .armBatchTimer, .persist, .rejected:
       break
     }
   }

@@ -40,6 +40,9 @@ public struct ReplicaPillars: Sendable {
     case viewInstalled(view: View, leader: ReplicaID)
     /// Arm pillar `pillar`'s batch timer.
     case armBatchTimer(pillar: Int)
+    /// Make pillar `pillar`'s journal record durable before any message or delivery
+    /// of this call leaves (issue 12).
+    case persist(PillarRecord, pillar: Int)
     /// Pillar `pillar` dropped an input.
     case rejected(Rejection, pillar: Int)
   }
@@ -57,6 +60,30 @@ public struct ReplicaPillars: Sendable {
     self.pillars = pillars
     coordinator = PillarCoordinator(
       configuration: pillars[0].configuration, replica: pillars[0].replica)
+  }
+
+  /// Restarts a replica's pillars from their journals (issue 12); `pillars` are
+  /// built with ``OrderingPillar/init(recovering:configuration:replica:pillar:trinx:keyring:executedThrough:)``
+  /// and `executedThrough` is the global checkpoint of the restored service state (or
+  /// 0). Carry out ``resume()`` next.
+  public init(restored pillars: [OrderingPillar], executedThrough: OrderNumber) {
+    self.init(pillars: pillars)
+    coordinator = PillarCoordinator(
+      configuration: pillars[0].configuration, replica: pillars[0].replica,
+      executedThrough: executedThrough, restored: pillars)
+  }
+
+  /// The first actions of restarted pillars (``OrderingPillar/resume(into:)``).
+  public mutating func resume() -> [Action] {
+    var outputs: [PillarCoordinator.Output] = []
+    var actions: [Action] = []
+    for pillar in pillars.indices {
+      var pillarActions: [PillarAction] = []
+      pillars[pillar].resume(into: &pillarActions)
+      route(pillarActions, of: pillar, into: &actions, coordinated: &outputs)
+    }
+    carryOut(outputs, into: &actions)
+    return actions
   }
 
   /// The group configuration.
@@ -116,6 +143,26 @@ public struct ReplicaPillars: Sendable {
     return actions
   }
 
+  /// Turns pillar `pillar`'s actions into the shell's, passing coordinated ones to
+  /// the coordinator.
+  private mutating func route(
+    _ pillarActions: [PillarAction], of pillar: Int, into actions: inout [Action],
+    coordinated more: inout [PillarCoordinator.Output]
+  ) {
+    for action in pillarActions {
+      switch action {
+      case .send(let message, let to): actions.append(.send(message, to: to, pillar: pillar))
+      case .broadcast(let message): actions.append(.broadcast(message, pillar: pillar))
+      case .armBatchTimer: actions.append(.armBatchTimer(pillar: pillar))
+      case .persist(let record): actions.append(.persist(record, pillar: pillar))
+      case .rejected(let rejection): actions.append(.rejected(rejection, pillar: pillar))
+      case .deliver, .checkpointStable, .stateTransferNeeded, .viewChangeStarted,
+        .viewInstalled, .proposedThrough, .readyToLead, .newViewPart:
+        coordinator.pillar(pillar, did: action, into: &more)
+      }
+    }
+  }
+
   private mutating func carryOut(
     _ outputs: [PillarCoordinator.Output], into actions: inout [Action]
   ) {
@@ -127,16 +174,7 @@ public struct ReplicaPillars: Sendable {
         pillarActions.removeAll(keepingCapacity: true)
         pillars[pillar].handle(input, into: &pillarActions)
         var more: [PillarCoordinator.Output] = []
-        for action in pillarActions {
-          switch action {
-          case .send(let message, let to): actions.append(.send(message, to: to, pillar: pillar))
-          case .broadcast(let message): actions.append(.broadcast(message, pillar: pillar))
-          case .armBatchTimer: actions.append(.armBatchTimer(pillar: pillar))
-          case .rejected(let rejection): actions.append(.rejected(rejection, pillar: pillar))
-          default:
-            coordinator.pillar(pillar, did: action, into: &more)
-          }
-        }
+        route(pillarActions, of: pillar, into: &actions, coordinated: &more)
         work.append(contentsOf: more)
       case .deliver(let order, let view, let batch):
         actions.append(.deliver(order: order, view: view, batch: batch))

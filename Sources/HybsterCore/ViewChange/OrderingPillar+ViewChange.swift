@@ -48,6 +48,15 @@ extension OrderingPillar {
         // support `target` (§5.2.3: a replica moves on only once it "collected or
         // was provided with" one): peers that lost a message of it can follow.
         actions.append(.broadcast(.viewChange(own)))
+        // Our VIEW-CHANGEs for the views before it: replicas still changing to one of
+        // them need it, and after a restart (issue 12) we may no longer hold the
+        // certificate that would relay it below.
+        for earlier in viewChange.viewChanges.keys.sorted()
+        where earlier < target && viewChange.certified[earlier] == nil {
+          if let mine = viewChange.viewChanges[earlier]?[replica] {
+            actions.append(.broadcast(.viewChange(mine)))
+          }
+        }
         // The NEW-VIEW-ACK and the NEW-VIEW part that vouch for the view our
         // VIEW-CHANGE comes from: a later leader's new-view certificate needs them.
         for ack in viewChange.acknowledgments[replica] ?? [] {
@@ -195,6 +204,7 @@ extension OrderingPillar {
     // others (4 views at most).
     viewChange.viewChanges = viewChange.viewChanges.filter { $0.key + 2 >= target }
     viewChange.certified = viewChange.certified.filter { $0.key + 2 >= target }
+    for message in messages { journal(.viewChange(message), into: &actions) }
     actions.append(.viewChangeStarted(view: target))
     for message in messages {
       actions.append(.broadcast(.viewChange(message)))
@@ -305,19 +315,20 @@ extension OrderingPillar {
   /// and, for a certificate (`vouched`), that f+1 replicas vouched for its base.
   mutating func learn(_ plan: NewViewPlan, vouched: Bool, into actions: inout [PillarAction]) {
     let learnFirst = injectedFaults.contains(.learnBeforeStabilizing)
-    if learnFirst { learn(plan.evidence) }
+    if learnFirst { learn(plan.evidence, into: &actions) }
     if let checkpoint = plan.checkpoint, checkpoint.order > lowWaterMark {
       stabilize(checkpoint, into: &actions)
     }
-    if !learnFirst { learn(plan.evidence) }
+    if !learnFirst { learn(plan.evidence, into: &actions) }
     if vouched { viewChange.vouchedView = max(viewChange.vouchedView, plan.base) }
   }
 
   /// Keeps, per order number of the window, the PREPARE of the highest view.
-  mutating func learn(_ prepares: [Prepare]) {
+  mutating func learn(_ prepares: [Prepare], into actions: inout [PillarAction]) {
     for prepare in prepares where prepare.order > lowWaterMark && prepare.order <= highWaterMark {
       if let known = viewChange.learned[prepare.order], known.view >= prepare.view { continue }
       viewChange.learned[prepare.order] = prepare
+      journal(.prepare(prepare), into: &actions)
     }
   }
 
@@ -374,7 +385,8 @@ extension OrderingPillar {
       viewChange.acceptedView = target
       viewChange.vouchedView = max(viewChange.vouchedView, target)
       viewChange.sentNewViewPart = newView
-      learn(prepares)
+      journal(.installed(newView), into: &actions)
+      learn(prepares, into: &actions)
       actions.append(.newViewPart(newView))
       return
     }
@@ -437,6 +449,7 @@ extension OrderingPillar {
     viewChange.acceptedView = newView.view
     viewChange.vouchedView = max(viewChange.vouchedView, newView.view)
     viewChange.installed = newView
+    journal(.installed(newView), into: &actions)
     viewChange.failedAttempts = 0
     viewChange.stalledTicks = 0
     viewChange.learned.removeAll()
@@ -470,6 +483,9 @@ extension OrderingPillar {
       }
     }
     slots = log
+    if journaling {
+      for order in log.keys.sorted() { journal(.prepare(log[order]!.prepare!), into: &actions) }
+    }
     lastAcknowledged = lowWaterMark
     nextProposal = max(lowWaterMark, newView.prepares.last?.order ?? 0) + 1
     pending.removeAll()

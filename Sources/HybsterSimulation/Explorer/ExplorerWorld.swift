@@ -258,7 +258,7 @@ public struct ExplorerWorld: Sendable {
           replicas[r]!.needsTransfer = true
         case .armBatchTimer(let pillar):
           replicas[r]!.armedTimers.insert(pillar)
-        case .viewChangeStarted, .viewInstalled, .rejected:
+        case .viewChangeStarted, .viewInstalled, .persist, .rejected:
           break
         }
       }
