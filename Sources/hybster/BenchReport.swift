@@ -30,6 +30,8 @@ struct BenchReport: Codable, Sendable {
   var batch: Int?
   var pillars: Int?
   var rotatingLeaders: Bool?
+  /// Whether the replicas fsync'd their journals and snapshots (issue 12).
+  var durability: String?
 
   enum CodingKeys: String, CodingKey {
     case throughputOpsPerSecond = "throughput_ops_s"
@@ -50,6 +52,7 @@ struct BenchReport: Codable, Sendable {
     case batch
     case pillars
     case rotatingLeaders = "rotating_leaders"
+    case durability
   }
 
   /// Builds a report from a latency histogram recorded in microseconds.
@@ -83,6 +86,7 @@ struct BenchReport: Codable, Sendable {
     if let pillars { cluster += "\(pillars) pillar\(pillars == 1 ? "" : "s") each, " }
     if rotatingLeaders == true { cluster += "rotating leaders, " }
     if let batch { cluster += "batch \(batch), " }
+    if let durability { cluster += "durability \(durability), " }
     return """
       \(cluster)\(clients) clients × \(outstanding) outstanding, payload \(payload) B, \
       \(f(durationSeconds, 1)) s measured after \(f(warmupSeconds, 1)) s warmup

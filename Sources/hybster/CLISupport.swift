@@ -97,3 +97,5 @@ func bootstrapClientLogging() {
     return handler
   }
 }
+
+extension Durability: ExpressibleByArgument {}

@@ -57,6 +57,12 @@ struct LocalCommand: AsyncParsableCommand {
       """)
   var killLeaderAfter: Double?
 
+  @Option(
+    help: ArgumentHelp(
+      "fsync: replicas fsync their journals before messages leave (survives a power cut); none: written, not fsync'd (survives a crashed process only).",
+      valueName: "fsync|none"))
+  var durability: Durability = .fsync
+
   /// The ports the cluster listens on.
   var portCount: Int {
     ClusterConfig.portsPerReplica(pillars: cluster.pillarCount(replicasPerHost: replicas))
@@ -139,7 +145,7 @@ struct LocalCommand: AsyncParsableCommand {
       let started = CPUSample.now()
       let run = LocalRun(
         config: config, directory: directory, processes: processes, settings: load.settings,
-        logLevel: logLevel, startupTimeout: startupTimeout,
+        logLevel: logLevel, startupTimeout: startupTimeout, durability: durability,
         killLeaderAfter: killLeaderAfter.map { load.settings.warmup + $0 })
       let task = Task { try await run.execute() }
       work.withLock { $0 = task }
@@ -219,6 +225,8 @@ struct LocalRun: Sendable {
   let settings: LoadSettings
   let logLevel: String
   let startupTimeout: Double
+  /// fsync or none (issue 12), passed to every replica and printed.
+  let durability: Durability
   /// Seconds after the load starts at which replica 0 is crashed.
   let killLeaderAfter: Double?
 
@@ -229,7 +237,7 @@ struct LocalRun: Sendable {
         replica: replica,
         arguments: [
           "replica", "--config", configPath, "--id", "\(replica)", "--log-level", logLevel,
-          "--watch-parent",
+          "--durability", durability.rawValue, "--watch-parent",
         ])
     }
     let ports = config.replicas.map { "\($0.clientPort)" }.joined(separator: ", ")
@@ -254,6 +262,7 @@ struct LocalRun: Sendable {
       report.batch = config.protocolParameters.maxBatchSize
       report.pillars = config.protocolParameters.pillarCount
       report.rotatingLeaders = config.protocolParameters.rotateLeaders
+      report.durability = durability.rawValue
       return report
     } catch let error as CancellationError {
       throw error

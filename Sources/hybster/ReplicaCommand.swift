@@ -30,11 +30,17 @@ struct ReplicaCommand: AsyncParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Where the TrInX counter reservations (replica-<id>.counter, replica-<id>-<pillar>.counter) are kept across restarts (default: the key file's directory).",
+      "Where the replica keeps its journals, snapshots and TrInX counter reservations across restarts (default: the key file's directory).",
       discussion:
-        "A restarted replica restores its ordering counter from this file, so it never certifies a value twice (docs/trinx.md). Keep it on durable storage and never copy it between hosts."
+        "A restarted replica resumes from these files: its service state, its ordering state and its TrInX counters (README, Durability and restarts). Keep them on durable storage and never copy them between hosts."
     ))
   var dataDir: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "fsync: journals and snapshots are fsync'd before messages leave, so a power cut loses nothing acknowledged; none: only written (benchmarks).",
+      valueName: "fsync|none"))
+  var durability: Durability = .fsync
 
   @Option(help: "Order numbers reserved ahead of the ordering counter per reservation write.")
   var reservationStep: UInt64 = 4096
@@ -92,7 +98,7 @@ struct ReplicaCommand: AsyncParsableCommand {
       let node = try ReplicaNode(
         config: cluster, id: replica, keys: replicaKeys, logger: logger,
         options: ReplicaNode.Options(
-          dataDirectory: dataDir ?? Paths.directory(of: keyPath),
+          dataDirectory: dataDir ?? Paths.directory(of: keyPath), durability: durability,
           reservationStep: reservationStep))
       var services = [
         ServiceGroupConfiguration.ServiceConfiguration(

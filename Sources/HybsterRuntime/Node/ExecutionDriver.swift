@@ -3,6 +3,12 @@ import HybsterWire
 import Logging
 import NIOCore
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Hands work to the execution stage from another thread.
 protocol ExecutionDriverHandle: AnyObject {
   /// Enqueues `work`; safe to call from any thread. One call is one thread hand-off.
@@ -62,18 +68,23 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
   private let maxParked: Int
   private var stallReported = false
   private var encodedSnapshots: [OrderNumber: EncodedSnapshot] = [:]
+  /// Where checkpoint snapshots are made durable (issue 12); `nil` without a data
+  /// directory.
+  private let snapshotStore: SnapshotStore?
 
+  /// A driver for `stage` (restored from its last snapshot after a restart) and
+  /// `coordinator` (restored with the pillars).
   init(
-    stage: ExecutionStage<Service>, eventLoop: any EventLoop, pillars: [OrderingDriver],
-    maxParked: Int, logger: Logger
+    stage: ExecutionStage<Service>, coordinator: PillarCoordinator, eventLoop: any EventLoop,
+    pillars: [OrderingDriver], snapshotStore: SnapshotStore?, maxParked: Int, logger: Logger
   ) {
     self.maxParked = maxParked
     self.stage = stage
     self.eventLoop = eventLoop
     self.pillars = pillars
+    self.snapshotStore = snapshotStore
     validators = pillars.map(\.pillar)
-    coordinator = PillarCoordinator(
-      configuration: pillars[0].pillar.configuration, replica: pillars[0].pillar.replica)
+    self.coordinator = coordinator
     pillarInputs = Array(repeating: [], count: pillars.count)
     self.logger = logger
     let box = UnsafeTransfer(self)
@@ -252,6 +263,7 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
       return .failed("\(error)")
     }
     encodedSnapshots = [:]
+    persistSnapshot(at: snapshot.order)
     var checkpoints: [(OrderNumber, Digest)] = []
     drainParked(checkpoints: &checkpoints)
     report(checkpoints)
@@ -265,9 +277,24 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
   private func report(_ checkpoints: [(OrderNumber, Digest)]) {
     var taken: [PillarCoordinator.Output] = []
     for (order, digest) in checkpoints {
+      persistSnapshot(at: order)
       coordinator.checkpointTaken(order: order, stateDigest: digest, into: &taken)
     }
     for case .pillar(let pillar, let input) in taken { pillarInputs[pillar].append(input) }
+  }
+
+  /// Makes the snapshot at `order` durable before its CHECKPOINT can leave (issue
+  /// 12): a stable checkpoint then survives on f+1 disks. A replica that cannot
+  /// write it stops with one clear message (its state is not durable).
+  private func persistSnapshot(at order: OrderNumber) {
+    guard let snapshotStore, let snapshot = stage.snapshots[order] else { return }
+    do {
+      let encoded = try SnapshotCodec.encode(snapshot)
+      try snapshotStore.write(order: order, bytes: Array(encoded.readableBytesView))
+    } catch {
+      logger.critical("cannot write the snapshot at \(order): \(error); stopping")
+      exit(74)  // EX_IOERR
+    }
   }
 
   /// A client connection said hello.

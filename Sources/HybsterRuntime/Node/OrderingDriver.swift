@@ -3,6 +3,12 @@ import HybsterWire
 import Logging
 import NIOCore
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The runtime shell around one ``HybsterCore/OrderingPillar``: feeds it inputs from
 /// peers, clients and timers, and carries out its actions (§5.2). Confined to one
 /// event loop, which also owns the connections to the same pillar of every other
@@ -37,6 +43,8 @@ final class OrderingDriver {
   /// Receives committed batches and stable checkpoints, on the execution loop.
   var execution: (any ExecutionDriverHandle)?
   var counters = RuntimeCounters()
+  /// The pillar's journal (issue 12); `nil` without a data directory.
+  var journal: PillarJournal?
 
   init(
     pillar: OrderingPillar, eventLoop: any EventLoop, timing: ClusterConfig.Timing,
@@ -53,9 +61,15 @@ final class OrderingDriver {
     handOffBatcher = TurnBatcher(eventLoop: eventLoop) { box.value.handOff() }
   }
 
-  /// Connects to this pillar of every peer and starts the tick timer.
+  /// Connects to this pillar of every peer, starts the tick timer and carries out
+  /// the pillar's first actions after a restart (``HybsterCore/OrderingPillar/resume(into:)``).
   func start(addresses: [ClusterConfig.ReplicaAddress], authentication: PeerAuthentication) {
     eventLoop.preconditionInEventLoop()
+    defer {
+      actions.removeAll(keepingCapacity: true)
+      pillar.resume(into: &actions)
+      for action in actions { perform(action) }
+    }
     for address in addresses where address.id != pillar.replica {
       let link = PeerLink(
         peer: address.id, host: address.host, port: address.peerPort(pillar: index),
@@ -119,6 +133,12 @@ final class OrderingDriver {
       eventLoop.scheduleTask(in: .microseconds(Int64(timing.batchFlushMicroseconds))) {
         box.value.handle(.batchTimeout)
       }
+    case .persist(let record):
+      do {
+        try journal?.append(record)
+      } catch {
+        stopForStorage(error)
+      }
     case .rejected(let rejection):
       counters.rejected += 1
       if counters.rejected <= 20 || counters.rejected % 10_000 == 0 {
@@ -141,7 +161,28 @@ final class OrderingDriver {
     }
   }
 
+  /// Persist before send (issue 12): the records of this turn are made durable
+  /// before any of its messages or deliveries leaves.
+  private func syncJournal() {
+    guard let journal, journal.pendingCount > 0 else { return }
+    do {
+      try journal.sync()
+    } catch {
+      stopForStorage(error)
+    }
+  }
+
+  /// The journal cannot be written (disk full, permissions, I/O error): nothing of
+  /// this turn may leave, and the replica cannot go on. One clear message, and the
+  /// process exits; the storage engine left nothing half-written that a restart
+  /// would take for valid.
+  private func stopForStorage(_ error: StorageError) -> Never {
+    logger.critical("cannot write the journal of pillar \(index): \(error); stopping")
+    exit(74)  // EX_IOERR
+  }
+
   private func flushLinks() {
+    syncJournal()
     // Taken out before flushing: a flush may make a link writable at once, and a
     // bulk sender (state transfer) then writes and marks the link dirty again. That
     // mark must survive for the next turn, or the link is never flushed again.
@@ -157,6 +198,7 @@ final class OrderingDriver {
   }
 
   private func handOff() {
+    syncJournal()
     guard let execution, !executionWork.isEmpty else { return }
     let work = executionWork
     executionWork.removeAll(keepingCapacity: true)

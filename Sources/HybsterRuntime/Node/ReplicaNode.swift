@@ -30,11 +30,17 @@ public final class ReplicaNode: Service, Sendable {
 
   /// What a replica keeps across restarts and how it transfers state.
   public struct Options: Sendable {
-    /// The directory holding `replica-<id>.counter`, the TrInX ordering counter's
-    /// reservation (see `docs/trinx.md`). `nil`: no reservation is kept, and the
-    /// counters start at zero on every start, so the replica must not rejoin the same
-    /// group with the same keys after a restart.
+    /// The directory holding what the replica keeps across restarts (issue 12): each
+    /// pillar's journal (`replica-<id>-pillar-<u>-*.log`), the snapshots of its last
+    /// checkpoints (`replica-<id>-*.snap`) and the TrInX ordering counters'
+    /// reservations (`replica-<id>.counter`, see `docs/trinx.md`). `nil`: nothing is
+    /// kept, and the replica must not rejoin the same group with the same keys after
+    /// a restart.
     public var dataDirectory: String?
+    /// Whether journal and snapshot writes are fsync'd before messages leave
+    /// (``Durability/fsync``, the default) or only written (``Durability/none``:
+    /// survives a crashed process, not a power cut; for benchmarks).
+    public var durability: Durability
     /// How far ahead of the ordering counter a reservation reaches (in order numbers).
     /// After a crash the replica cannot vote on order numbers up to its last
     /// reservation, at most this many beyond what it certified before.
@@ -49,7 +55,8 @@ public final class ReplicaNode: Service, Sendable {
 
     /// Creates options.
     public init(
-      dataDirectory: String? = nil, reservationStep: UInt64 = 4096,
+      dataDirectory: String? = nil, durability: Durability = .fsync,
+      reservationStep: UInt64 = 4096,
       stateTransfer: StateTransferOptions = StateTransferOptions(),
       clientConnections: ConnectionLimits = .clients,
       onStateInstalled: (@Sendable (StateInstalled) -> Void)? = nil
@@ -57,6 +64,7 @@ public final class ReplicaNode: Service, Sendable {
       self.clientConnections = clientConnections
       self.onStateInstalled = onStateInstalled
       self.dataDirectory = dataDirectory
+      self.durability = durability
       self.reservationStep = reservationStep
       self.stateTransfer = stateTransfer
     }
@@ -117,32 +125,85 @@ public final class ReplicaNode: Service, Sendable {
     }
   }
 
-  /// The TrInX instance, restored from and limited by the reservation file when a
-  /// data directory is configured (§5.1; `docs/trinx.md`).
-  private func openTrInX(instance: TrInXInstanceID, pillar: Int) throws -> TrInXInstance {
+  /// A pillar, restarted from its journal when a data directory is configured
+  /// (issue 12), with its TrInX instance limited by the reservation file (§5.1;
+  /// `docs/trinx.md`).
+  ///
+  /// The journal gives the exact last released counter value. A journal damaged in
+  /// its middle cannot be trusted to hold every released message: it is discarded,
+  /// and the pillar restarts as a new one whose counter is at its reservation, above
+  /// anything it may have certified; it takes part again once it enters a later
+  /// view, and state transfer brings its service state.
+  private func openPillar(
+    _ index: Int, executedThrough: OrderNumber
+  ) throws -> (OrderingPillar, PillarJournal?) {
+    let parameters = config.protocolParameters
+    let instance = parameters.trinxInstance(of: id, pillar: index)
+    let keyring = ClientKeyring(replicaSecret: clientSecret)
     guard let directory = options.dataDirectory else {
-      return try TrInXInstance(id: instance, counterCount: CounterLayout.count, key: groupKey)
+      let trinx = try TrInXInstance(id: instance, counterCount: CounterLayout.count, key: groupKey)
+      return (
+        OrderingPillar(
+          configuration: parameters, replica: id, pillar: index, trinx: trinx, keyring: keyring),
+        nil
+      )
     }
-    try FileManager.default.createDirectory(
-      atPath: directory, withIntermediateDirectories: true)
+    let opened = try PillarJournal.open(
+      directory: directory, replica: id, pillar: index, durability: options.durability)
+    for damage in opened.damage { logger.warning("journal of pillar \(index): \(damage)") }
     let writer = FileReservationWriter(
-      path: Options.reservationPath(in: directory, replica: id, pillar: pillar), instance: instance,
-      key: groupKey)
-    let restored = try writer.load()
+      path: Options.reservationPath(in: directory, replica: id, pillar: index),
+      instance: instance, key: groupKey)
+    let reserved = try writer.load()
+    var recovered = opened.recovered
+    if opened.discarded {
+      let bound = max(reserved ?? .zero, recovered.counter)
+      recovered = PillarRecovery(records: [.counter(bound)])
+      try opened.journal.rewrite(recovered)
+      logger.error(
+        "journal of pillar \(index) is corrupt and was discarded; restarting with its counter at \(bound), above anything it certified: it rejoins at the next view change"
+      )
+    } else if !recovered.isEmpty {
+      logger.notice(
+        "pillar \(index) restarted from its journal: view \(recovered.acceptedView), checkpoint \(recovered.lowWaterMark), counter \(recovered.counter)"
+      )
+    }
     let reservation = try CounterReservation.open(
-      counter: CounterLayout.ordering, step: options.reservationStep, restored: restored,
-      writer: writer)
+      counter: CounterLayout.ordering, step: options.reservationStep,
+      restored: max(reserved ?? .zero, recovered.counter), writer: writer)
     var counters = Array(repeating: CounterValue.zero, count: CounterLayout.count)
-    counters[Int(CounterLayout.ordering)] = restored ?? .zero
+    counters[Int(CounterLayout.ordering)] = recovered.counter
     var trinx = try TrInXInstance(
       id: instance, counterCount: CounterLayout.count, key: groupKey, restoredCounters: counters)
     try trinx.limitCertification(reservation.limit, store: reservation)
-    if let restored {
-      logger.notice(
-        "restarted: pillar \(pillar)'s ordering counter restored to its reservation \(restored); reserved up to \(reservation.durable)"
-      )
+    let pillar = OrderingPillar(
+      recovering: recovered, configuration: parameters, replica: id, pillar: index, trinx: trinx,
+      keyring: keyring,
+      executedThrough: parameters.layout.localCheckpoint(ofGlobal: executedThrough))
+    return (pillar, opened.journal)
+  }
+
+  /// The snapshot store and the service state restored from its newest snapshot
+  /// that verifies (issue 12); damaged ones are reported and set aside, and state
+  /// transfer fetches what is missing.
+  private func openSnapshots<S: ReplicatedService>(
+    into stage: inout ExecutionStage<S>
+  ) throws -> SnapshotStore? {
+    guard let directory = options.dataDirectory else { return nil }
+    var store = try SnapshotStore(
+      directory: directory, prefix: "replica-\(id)", durability: options.durability)
+    let latest = try store.latest()
+    for damage in store.damage { logger.warning("snapshot: \(damage)") }
+    guard let latest else { return store }
+    do {
+      let snapshot = try SnapshotCodec.decode(ByteBuffer(bytes: latest.bytes))
+      try stage.install(snapshot)
+      logger.notice("service state restored from the snapshot at \(snapshot.order)")
+    } catch {
+      logger.error(
+        "snapshot at \(latest.order) does not decode (\(error)); state transfer fetches the state")
     }
-    return trinx
+    return store
   }
 
   private func serve<S: ReplicatedService>(_ service: S) async throws {
@@ -165,27 +226,28 @@ public final class ReplicaNode: Service, Sendable {
     executionGroup: MultiThreadedEventLoopGroup
   ) async throws {
     let parameters = config.protocolParameters
-    let stage = ExecutionStage(
+    var stage = ExecutionStage(
       service: service, replica: id, checkpointInterval: parameters.checkpointInterval,
       keyring: ClientKeyring(replicaSecret: clientSecret))
+    let snapshotStore = try openSnapshots(into: &stage)
     var drivers: [OrderingDriver] = []
     for index in 0..<parameters.pillarCount {
-      let trinx = try openTrInX(
-        instance: parameters.trinxInstance(of: id, pillar: index), pillar: index)
-      let pillar = OrderingPillar(
-        configuration: parameters, replica: id, pillar: index, trinx: trinx,
-        keyring: ClientKeyring(replicaSecret: clientSecret))
+      let (pillar, journal) = try openPillar(index, executedThrough: stage.lastExecuted)
       var pillarLogger = logger
       if parameters.pillarCount > 1 { pillarLogger[metadataKey: "pillar"] = "\(index)" }
       let driver = OrderingDriver(
         pillar: pillar, eventLoop: orderingGroup.next(), timing: config.timing,
         stateTransfer: options.stateTransfer, logger: pillarLogger)
       driver.onStateInstalled = options.onStateInstalled
+      driver.journal = journal
       drivers.append(driver)
     }
+    let coordinator = PillarCoordinator(
+      configuration: parameters, replica: id, executedThrough: stage.lastExecuted,
+      restored: drivers.map(\.pillar))
     let execution = ExecutionDriver(
-      stage: stage, eventLoop: executionGroup.next(), pillars: drivers,
-      maxParked: 2 * Int(parameters.windowSize), logger: logger)
+      stage: stage, coordinator: coordinator, eventLoop: executionGroup.next(), pillars: drivers,
+      snapshotStore: snapshotStore, maxParked: 2 * Int(parameters.windowSize), logger: logger)
     let executionBox = UnsafeTransfer(execution)
     let address = config.replicas[Int(id)]
     let logger = self.logger
