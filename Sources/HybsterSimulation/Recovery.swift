@@ -51,5 +51,10 @@ extension SimulationRun {
     replicas[r].chainHash = checker.chainHash(after: executed) ?? .zero
     replicas[r].crashed = false
     carryOut(r, replicas[r].ordering.resume())
+    // Its vote for the checkpoint it restored was lost with the others' memory of it
+    // (a power cut): vote again, or the window may never move.
+    if let snapshot = replicas[r].disk.snapshot, !replicas[r].crashed {
+      input(r, .checkpointTaken(order: snapshot.order, stateDigest: snapshot.digest))
+    }
   }
 }

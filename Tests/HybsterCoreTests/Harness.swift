@@ -301,6 +301,9 @@ final class Cluster<Service: ReplicatedService> {
     var actions: [PillarAction] = []
     pillars[i].resume(into: &actions)
     apply(actions, at: r)
+    if let snapshot = durableSnapshots[i] {
+      input(.checkpointTaken(order: snapshot.order, stateDigest: snapshot.digest), at: r)
+    }
   }
 
   /// Fires every armed batch timer.

@@ -110,7 +110,29 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
     SimulationOptions(
       forcedStrategy: .skipOrders, byzantineAtMaximum: true, pillars: 3, rotateLeaders: true)
   ),
+  // Issue 12, power cuts (every correct replica restarts from its disk). Liveness: the
+  // NEW-VIEW that installed a view was not journaled, so replicas that missed it could
+  // never enter the view; own VIEW-CHANGEs of earlier views were lost with the
+  // certificates that relayed them; every vote for the restored checkpoint was lost,
+  // so the window never moved; a restarted coordinator kept its gate closed to the
+  // parts of the view its pillars were changing to.
+  (30_001_088, powerCut(SimulationOptions())),
+  (32_000_382, powerCut(SimulationOptions(pillars: 3, rotateLeaders: true))),
+  (40_000_542, powerCut(SimulationOptions())),
+  (40_002_402, powerCut(SimulationOptions())),
+  (42_001_189, powerCut(SimulationOptions(pillars: 3, rotateLeaders: true))),
+  (
+    1_006_045,
+    powerCut(SimulationOptions(forcedStrategy: .adaptive, pillars: 3, rotateLeaders: true))
+  ),
 ]
+
+/// `options` with a power cut forced.
+func powerCut(_ options: SimulationOptions) -> SimulationOptions {
+  var options = options
+  options.powerCut = true
+  return options
+}
 
 /// The fixed CI sweep: seeds `sweepStart ..< sweepStart + sweepCount`.
 let sweepStart: UInt64 = 1

@@ -68,7 +68,9 @@ public struct PillarCoordinator: Sendable {
 
   /// Restarts the coordinator of restarted pillars (issue 12): execution resumes
   /// after global `executedThrough` (the restored snapshot's checkpoint, or 0), each
-  /// pillar in the view it restored.
+  /// pillar in the view it restored. Pillars that were changing views say so again
+  /// when they resume (``OrderingPillar/resume(into:)``), which opens the gate for
+  /// that view's parts and takes their siblings along.
   public init(
     configuration: ProtocolConfiguration, replica: ReplicaID, executedThrough: OrderNumber,
     restored pillars: [OrderingPillar]
@@ -78,7 +80,6 @@ public struct PillarCoordinator: Sendable {
     merger.skip(through: executedThrough, into: &ready)
     installed = pillars.map(\.view)
     view = installed.min() ?? 0
-    leaving = pillars.map { $0.targetView ?? $0.view }.max() ?? 0
     stable = pillars.compactMap(\.stableCheckpoint).max { $0.order < $1.order }
     deliveryLimit = executedThrough + configuration.windowSize
     gate.advance(to: view)

@@ -92,6 +92,24 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     requestBatcher = TurnBatcher(eventLoop: eventLoop) { box.value.sendPillarInputs() }
   }
 
+  /// After a restart (issue 12): votes again for the checkpoint the service state
+  /// was restored from. The CHECKPOINTs of a whole-cluster restart were lost with
+  /// the memory of every replica, and without f+1 of them the window never moves.
+  func voteForRestoredCheckpoint() {
+    let box = UnsafeTransfer(self)
+    eventLoop.execute {
+      let driver = box.value
+      guard driver.stage.lastExecuted > 0,
+        let snapshot = driver.stage.snapshots[driver.stage.lastExecuted]
+      else { return }
+      var taken: [PillarCoordinator.Output] = []
+      driver.coordinator.checkpointTaken(
+        order: snapshot.order, stateDigest: snapshot.digest, into: &taken)
+      for case .pillar(let pillar, let input) in taken { driver.pillarInputs[pillar].append(input) }
+      driver.sendPillarInputs()
+    }
+  }
+
   func submit(_ work: [ExecutionWork]) {
     let box = UnsafeTransfer(self)
     eventLoop.execute { box.value.process(work) }

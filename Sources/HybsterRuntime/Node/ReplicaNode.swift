@@ -37,9 +37,12 @@ public final class ReplicaNode: Service, Sendable {
     /// kept, and the replica must not rejoin the same group with the same keys after
     /// a restart.
     public var dataDirectory: String?
-    /// Whether journal and snapshot writes are fsync'd before messages leave
-    /// (``Durability/fsync``, the default) or only written (``Durability/none``:
-    /// survives a crashed process, not a power cut; for benchmarks).
+    /// ``Durability/fsync`` (the default): journals and snapshots are fsync'd
+    /// before messages leave, and a restart resumes from them.
+    /// ``Durability/none`` (benchmarks): only the TrInX reservations are kept; a
+    /// restarted replica starts empty, with its counters above anything it certified,
+    /// and fetches the state from its peers, so a whole-cluster restart loses
+    /// everything.
     public var durability: Durability
     /// How far ahead of the ordering counter a reservation reaches (in order numbers).
     /// After a crash the replica cannot vote on order numbers up to its last
@@ -148,13 +151,24 @@ public final class ReplicaNode: Service, Sendable {
         nil
       )
     }
-    let opened = try PillarJournal.open(
-      directory: directory, replica: id, pillar: index, durability: options.durability)
-    for damage in opened.damage { logger.warning("journal of pillar \(index): \(damage)") }
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let writer = FileReservationWriter(
       path: Options.reservationPath(in: directory, replica: id, pillar: index),
       instance: instance, key: groupKey)
     let reserved = try writer.load()
+    guard options.durability == .fsync else {
+      // In memory: a new replica whose counter is above anything it certified.
+      let start = PillarRecovery(records: [.counter(reserved ?? .zero)])
+      var pillar = OrderingPillar(
+        recovering: start, configuration: parameters, replica: id, pillar: index,
+        trinx: try limitedTrInX(instance, counter: start.counter, reserved: reserved, writer: writer),
+        keyring: keyring, executedThrough: 0)
+      pillar.journaling = false
+      return (pillar, nil)
+    }
+    let opened = try PillarJournal.open(
+      directory: directory, replica: id, pillar: index, durability: options.durability)
+    for damage in opened.damage { logger.warning("journal of pillar \(index): \(damage)") }
     var recovered = opened.recovered
     if opened.discarded {
       let bound = max(reserved ?? .zero, recovered.counter)
@@ -168,19 +182,31 @@ public final class ReplicaNode: Service, Sendable {
         "pillar \(index) restarted from its journal: view \(recovered.acceptedView), checkpoint \(recovered.lowWaterMark), counter \(recovered.counter)"
       )
     }
-    let reservation = try CounterReservation.open(
-      counter: CounterLayout.ordering, step: options.reservationStep,
-      restored: max(reserved ?? .zero, recovered.counter), writer: writer)
-    var counters = Array(repeating: CounterValue.zero, count: CounterLayout.count)
-    counters[Int(CounterLayout.ordering)] = recovered.counter
-    var trinx = try TrInXInstance(
-      id: instance, counterCount: CounterLayout.count, key: groupKey, restoredCounters: counters)
-    try trinx.limitCertification(reservation.limit, store: reservation)
     let pillar = OrderingPillar(
-      recovering: recovered, configuration: parameters, replica: id, pillar: index, trinx: trinx,
+      recovering: recovered, configuration: parameters, replica: id, pillar: index,
+      trinx: try limitedTrInX(
+        instance, counter: recovered.counter, reserved: reserved, writer: writer),
       keyring: keyring,
       executedThrough: parameters.layout.localCheckpoint(ofGlobal: executedThrough))
     return (pillar, opened.journal)
+  }
+
+  /// A TrInX instance whose ordering counter starts at `counter` and may pass a
+  /// durable reservation only (§5.1): a new one is written beyond both `counter`
+  /// and the previous reservation before anything is certified.
+  private func limitedTrInX(
+    _ instance: TrInXInstanceID, counter: CounterValue, reserved: CounterValue?,
+    writer: FileReservationWriter
+  ) throws -> TrInXInstance {
+    let reservation = try CounterReservation.open(
+      counter: CounterLayout.ordering, step: options.reservationStep,
+      restored: max(reserved ?? .zero, counter), writer: writer)
+    var counters = Array(repeating: CounterValue.zero, count: CounterLayout.count)
+    counters[Int(CounterLayout.ordering)] = counter
+    var trinx = try TrInXInstance(
+      id: instance, counterCount: CounterLayout.count, key: groupKey, restoredCounters: counters)
+    try trinx.limitCertification(reservation.limit, store: reservation)
+    return trinx
   }
 
   /// The snapshot store and the service state restored from its newest snapshot
@@ -189,7 +215,7 @@ public final class ReplicaNode: Service, Sendable {
   private func openSnapshots<S: ReplicatedService>(
     into stage: inout ExecutionStage<S>
   ) throws -> SnapshotStore? {
-    guard let directory = options.dataDirectory else { return nil }
+    guard let directory = options.dataDirectory, options.durability == .fsync else { return nil }
     var store = try SnapshotStore(
       directory: directory, prefix: "replica-\(id)", durability: options.durability)
     let latest = try store.latest()
@@ -286,6 +312,7 @@ public final class ReplicaNode: Service, Sendable {
         box.value.start(addresses: addresses, authentication: authentication)
       }.get()
     }
+    execution.voteForRestoredCheckpoint()
     logger.info(
       "replica \(id) serving with \(drivers.count) pillar(s): replicas on \(address.host):\(address.peerPort)\(drivers.count > 1 ? "-\(address.peerPort(pillar: drivers.count - 1))" : ""), clients on \(address.host):\(address.clientPort)"
     )
