@@ -159,9 +159,10 @@ public final class ReplicaNode: Service, Sendable {
     guard options.durability == .fsync else {
       // In memory: a new replica whose counter is above anything it certified.
       let start = PillarRecovery(records: [.counter(reserved ?? .zero)])
+      let trinx = try limitedTrInX(
+        instance, counter: start.counter, reserved: reserved, writer: writer)
       var pillar = OrderingPillar(
-        recovering: start, configuration: parameters, replica: id, pillar: index,
-        trinx: try limitedTrInX(instance, counter: start.counter, reserved: reserved, writer: writer),
+        recovering: start, configuration: parameters, replica: id, pillar: index, trinx: trinx,
         keyring: keyring, executedThrough: 0)
       pillar.journaling = false
       return (pillar, nil)
