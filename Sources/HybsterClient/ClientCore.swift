@@ -7,12 +7,16 @@ import NIOCore
 
 /// The client protocol (§5.2.1): send a request to the leader, accept a result once
 /// f+1 replicas gave matching, authentic replies, and retransmit to all replicas
-/// when no result arrives in time. Confined to one event loop.
+/// when no result arrives in time: a few of its usual latencies (``AdaptiveTimeout``,
+/// at least ``minimumRetransmit``, at most the configured retransmission timeout), so
+/// that a stopped leader costs a fraction of a second (issue 12). Confined to one
+/// event loop.
 final class ClientCore {
   typealias Completion = @Sendable (Result<[UInt8], HybsterClientError>) -> Void
 
   private struct Active {
     var frame: ByteBuffer
+    var sentAt: NIODeadline
     var retransmitAt: NIODeadline
     var giveUpAt: NIODeadline
     var attempts: Int
@@ -29,7 +33,10 @@ final class ClientCore {
   private let credentials: ClientCredentials
   private let replicaCount: Int
   private let quorum: Int
-  private let retransmitAfter: TimeAmount
+  /// The retransmission timeout, in microseconds of measured request latency.
+  private var retransmitTimeout: AdaptiveTimeout
+  /// The shortest retransmission timeout.
+  static let minimumRetransmit: TimeAmount = .milliseconds(100)
   private let giveUpAfter: TimeAmount
   private var connections: [OutboundConnection] = []
   private var lanes: [Lane]
@@ -51,7 +58,10 @@ final class ClientCore {
     self.credentials = credentials
     self.replicaCount = config.replicas.count
     self.quorum = config.protocolParameters.faultsTolerated + 1
-    self.retransmitAfter = .milliseconds(Int64(config.timing.clientRetransmitMilliseconds))
+    let ceiling = UInt64(config.timing.clientRetransmitMilliseconds) * 1000
+    let floor = min(UInt64(Self.minimumRetransmit.nanoseconds / 1000), ceiling)
+    self.retransmitTimeout = AdaptiveTimeout(
+      minimum: floor, maximum: ceiling, initial: max(floor, ceiling / 4))
     self.giveUpAfter = giveUpAfter
     self.onRetransmit = onRetransmit
     // Sequence numbers start at the wall clock (µs) so that a restarted client with
@@ -86,7 +96,8 @@ final class ClientCore {
       }
       connection.start()
     }
-    let period = TimeAmount.nanoseconds(max(retransmitAfter.nanoseconds / 4, 1_000_000))
+    let period = TimeAmount.nanoseconds(
+      max(Int64(retransmitTimeout.minimum) * 1000 / 4, 1_000_000))
     sweepTask = eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
       box.value.sweep()
     }
@@ -112,7 +123,8 @@ final class ClientCore {
     WireCodec.encode(.request(request), into: &frame)
     let now = NIODeadline.now()
     lanes[lane].active = Active(
-      frame: frame, retransmitAt: now + retransmitAfter, giveUpAt: now + giveUpAfter, attempts: 0,
+      frame: frame, sentAt: now, retransmitAt: now + retransmitAfter, giveUpAt: now + giveUpAfter,
+      attempts: 0,
       votes: ReplyVotes(faultsTolerated: quorum - 1), completion: completion)
     let leader = Int(viewHint % UInt64(replicaCount))
     if connections[leader].isConnected {
@@ -135,6 +147,12 @@ final class ClientCore {
     // Not the highest view any one reply claims: a faulty replica would steer every
     // first send to a leader of its choosing.
     viewHint = max(viewHint, active.votes.viewHint!)
+    if active.attempts == 0 {
+      // Only first sends measure the latency (Karn's rule: a retransmitted request's
+      // reply may answer either send).
+      let elapsed = (NIODeadline.now() - active.sentAt).nanoseconds / 1000
+      retransmitTimeout.observe(UInt64(max(elapsed, 0)))
+    }
     lanes[laneIndex].active = nil
     finish(lane: laneIndex)
     active.completion(.success(result))
@@ -166,6 +184,10 @@ final class ClientCore {
       onRetransmit()
       for connection in connections { send(active.frame, to: connection) }
     }
+  }
+
+  private var retransmitAfter: TimeAmount {
+    .microseconds(Int64(retransmitTimeout.current))
   }
 
   private func send(_ frame: ByteBuffer, to connection: OutboundConnection) {

@@ -206,6 +206,7 @@ extension OrderingPillar {
         inFlightRequests.remove(RequestRef(request))
         if let done = viewChange.awaited.removeValue(forKey: RequestRef(request)) {
           viewChange.awaitedBytes -= done.request.operation.count
+          awaitedExecuted(after: ticks - done.since)
         }
       }
       actions.append(.deliver(order: nextDelivery, view: prepare.view, batch: prepare.batch))

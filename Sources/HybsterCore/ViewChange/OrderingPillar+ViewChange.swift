@@ -110,12 +110,32 @@ extension OrderingPillar {
     }
     // A leader that makes progress but never orders a client's request is as
     // faulty as a silent one (censorship): every awaited request has its own timer.
+    let patience = awaitedTimeout
     let overdue =
-      !waitingForState
-      && viewChange.awaited.values.contains { ticks - $0.since >= viewChangeTimeout }
+      !waitingForState && viewChange.awaited.values.contains { ticks - $0.since >= patience }
     if viewChange.stalledTicks >= viewChangeTimeout || overdue {
       startViewChange(to: view + 1, into: &actions)
     }
+  }
+
+  /// How many ticks an awaited request may wait for execution: a few times what
+  /// awaited requests took so far, within the view-change timeout.
+  var awaitedTimeout: UInt64 {
+    let ceiling = viewChangeTimeout
+    let floor = min(ViewChangeState.awaitedTicksMinimum, ceiling)
+    guard let delay = viewChange.awaitedDelay else { return floor }
+    return min(max(delay.current, floor), ceiling)
+  }
+
+  /// An awaited request was executed after `elapsed` ticks.
+  mutating func awaitedExecuted(after elapsed: UInt64) {
+    let ceiling = configuration.viewChangeTimeoutTicks
+    var delay =
+      viewChange.awaitedDelay
+      ?? AdaptiveTimeout(
+        minimum: min(ViewChangeState.awaitedTicksMinimum, ceiling), maximum: ceiling, initial: 0)
+    delay.observe(elapsed)
+    viewChange.awaitedDelay = delay
   }
 
   /// Remembers a request a client sent to this replica, to suspect the leader if it

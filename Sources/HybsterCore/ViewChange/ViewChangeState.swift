@@ -42,6 +42,13 @@ struct ViewChangeState: Sendable {
   var awaited: [RequestRef: (request: Request, since: UInt64)] = [:]
   /// The operation bytes held in `awaited`.
   var awaitedBytes = 0
+  /// How long awaited requests take to execute, in ticks: an awaited request is
+  /// overdue after a few usual delays (at least ``awaitedTicksMinimum``, at most the
+  /// view-change timeout), not after a fixed timeout (issue 12: failover in under a
+  /// second, a loaded leader not suspected).
+  var awaitedDelay: AdaptiveTimeout?
+  /// The shortest wait for an awaited request, in ticks (200 ms with 50 ms ticks).
+  static let awaitedTicksMinimum: UInt64 = 4
   /// Consecutive ticks without progress while work was outstanding.
   var stalledTicks: UInt64 = 0
   /// Ticks spent supporting `target`.

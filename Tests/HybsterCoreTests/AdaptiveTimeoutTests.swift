@@ -1,0 +1,51 @@
+import HybsterCore
+import Testing
+
+/// The timeouts that follow measured delays (issue 12: failover in under a second,
+/// a loaded leader not suspected).
+@Suite("Adaptive timeouts (RFC 6298)")
+struct AdaptiveTimeoutTests {
+  @Test("initial until measured, then the smoothed delay plus four deviations, within bounds")
+  func followsDelays() {
+    var timeout = AdaptiveTimeout(minimum: 100, maximum: 1_000, initial: 250)
+    #expect(timeout.current == 250)
+    timeout.observe(10)  // first sample: 10 + 4 × 5
+    #expect(timeout.current == 100)  // raised to the minimum
+    for _ in 0..<50 { timeout.observe(200) }
+    #expect((200...260).contains(timeout.current))
+    for _ in 0..<50 { timeout.observe(5_000) }  // a loaded leader: capped samples
+    #expect(timeout.current == 1_000)
+  }
+
+  @Test("a steady delay converges to it; jitter widens the timeout")
+  func jitter() {
+    var steady = AdaptiveTimeout(minimum: 1, maximum: 10_000, initial: 1)
+    var jittery = steady
+    for i in 0..<200 {
+      steady.observe(100)
+      jittery.observe(i % 2 == 0 ? 50 : 150)
+    }
+    #expect((100...110).contains(steady.current))
+    #expect(jittery.current > steady.current + 100)
+  }
+
+  @Test(
+    "a follower suspects its leader a few usual delays after a forwarded request, not after the full timeout"
+  )
+  func followerSuspicion() {
+    let configuration = testConfiguration()
+    let credentials = Keys.credentials(client: 4, replicas: 3)
+    var follower = Keys.pillar(configuration, replica: 1)
+    // A client sends to this follower; the leader never orders it.
+    let request = credentials.request(lane: 0, sequence: 1, operation: [1])
+    _ = follower.handle(.request(request))
+    var ticks = 0
+    while !follower.isChangingView, ticks < 100 {
+      _ = follower.handle(.tick)
+      ticks += 1
+    }
+    #expect(follower.isChangingView)
+    #expect(
+      ticks <= 5, "suspected after \(ticks) ticks, timeout \(configuration.viewChangeTimeoutTicks)")
+  }
+}
