@@ -168,8 +168,12 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
   public let replay: Double
   /// Partitions during the safety phase.
   public let partitions: [PartitionEvent]
-  /// Follower crashes.
+  /// Crashes of correct replicas (all of them at once in a power cut).
   public let crashes: [CrashEvent]
+  /// A disk fault found when a crashed replica restarts (issue 12): its first
+  /// pillar's journal is damaged in its middle (discarded; the pillar restarts with
+  /// its counter at its reservation), and with `snapshotLost` its last snapshot too.
+  public let diskFault: (replica: ReplicaID, snapshotLost: Bool)?
   /// Extra delay on every message a slow replica sends, by replica.
   public let slowness: [SimTime]
   /// The Byzantine replicas and their strategies, by replica id.
@@ -372,6 +376,12 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
       }
     }
     self.crashes = crashes
+    // A damaged disk at one restarting replica, only without Byzantine replicas: the
+    // replica cannot vote until the group passes its reservation, so it counts as
+    // the one fault tolerated.
+    diskFault =
+      byzantine.isEmpty && !crashes.isEmpty && random.chance(0.2)
+      ? (random.pick(crashes).replica, random.chance(0.5)) : nil
   }
 
   /// The number of faults tolerated.
@@ -410,6 +420,11 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     ]
     lines += partitions.map { "partition \($0)" }
     lines += crashes.map { "crash \($0)" }
+    if let diskFault {
+      lines.append(
+        "disk fault at replica \(diskFault.replica): journal of pillar 0 damaged"
+          + (diskFault.snapshotLost ? ", snapshot lost" : ""))
+    }
     for (replica, extra) in slowness.enumerated() where extra > 0 {
       lines.append("slow replica \(replica) +\(extra)us")
     }

@@ -8,10 +8,26 @@ import TrInX
 struct SimDisk {
   var journals: [PillarRecovery]
   var snapshot: CheckpointSnapshot?
+  /// Whether the drawn disk fault was applied already (once per run).
+  var faulted = false
+  /// Per pillar, a bound on every counter value certified: the runtime's
+  /// reservation file, which reaches ahead of the counter.
+  var reservations: [CounterValue]
 
   init(pillars: Int) {
     journals = Array(repeating: PillarRecovery(), count: pillars)
+    reservations = Array(repeating: .zero, count: pillars)
   }
+
+  /// Keeps the reservation ahead of a journaled counter value.
+  mutating func reserve(_ record: PillarRecord, pillar: Int) {
+    guard case .counter(let value) = record, value > reservations[pillar] else { return }
+    reservations[pillar] = CounterValue(high: value.high, low: value.low + Self.reservationStep)
+  }
+
+  /// How far a reservation reaches beyond the counter (small, so that a pillar
+  /// restarted from it votes again within the run).
+  static let reservationStep: UInt64 = 8
 }
 
 extension SimulationRun {
@@ -25,6 +41,15 @@ extension SimulationRun {
       service: KeyValueStore(), replica: replica,
       checkpointInterval: configuration.checkpointInterval,
       keyring: ClientKeyring(replicaSecret: secrets[r]))
+    if let fault = p.diskFault, fault.replica == replica, !replicas[r].disk.faulted {
+      // Found at startup: the damaged journal is discarded, the pillar restarts as a
+      // new one above anything it may have certified; a lost snapshot means state
+      // transfer.
+      replicas[r].disk.faulted = true
+      replicas[r].disk.journals[0] = PillarRecovery(
+        records: [.counter(replicas[r].disk.reservations[0])])
+      if fault.snapshotLost { replicas[r].disk.snapshot = nil }
+    }
     var executed: OrderNumber = 0
     if let snapshot = replicas[r].disk.snapshot {
       // Force-try: the snapshot was taken by this very service.
