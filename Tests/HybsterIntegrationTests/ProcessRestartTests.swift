@@ -1,10 +1,7 @@
 import Foundation
-import HybsterClient
 import HybsterCore
 import HybsterRuntime
 import HybsterServices
-import NIOCore
-import NIOPosix
 import Testing
 
 #if canImport(Glibc)
@@ -74,22 +71,9 @@ struct ProcessRestartTests {
       _ body: (_ run: (KeyValueOperation) async throws -> KeyValueResult) async throws -> T
     ) async throws -> T {
       let authority = try ClientAuthority.load(from: ClusterSetup.clientKeyPath(in: directory))
-      let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-      let client = HybsterClient(
-        config: config, credentials: try authority.credentials(for: 9), lanes: 1,
-        eventLoopGroup: group, connectTimeout: .seconds(60))
-      try await client.connect()
-      let result = try await body { op in
-        try KeyValueResult.decode(try await client.submit(op.encode()))
-      }
-      await client.shutdown()
-      try await group.shutdownGracefully()
-      return result
+      return try await KeyValueSession.run(config, authority: authority, client: 9, body)
     }
   }
-
-  static func key(_ i: Int) -> [UInt8] { Array("key\(i)".utf8) }
-  static func value(_ i: Int) -> [UInt8] { Array("value\(i)".utf8) }
 
   @Test(
     "kill -9 of every replica process, then a restart: every acknowledged write is read back",
@@ -99,16 +83,20 @@ struct ProcessRestartTests {
     for id in 0..<3 { try cluster.start(id) }
     try await cluster.withClient { run async throws -> Void in
       for i in 0..<200 {
-        #expect(try await run(.put(key: Self.key(i), value: Self.value(i))) == .ok)
+        #expect(
+          try await run(.put(key: KeyValueSession.key(i), value: KeyValueSession.value(i))) == .ok)
       }
     }
     cluster.killAll()
     let restart = ContinuousClock.now
     for id in 0..<3 { try cluster.start(id) }
     try await cluster.withClient { run async throws -> Void in
-      #expect(try await run(.get(key: Self.key(0))) == .value(Self.value(0)))
+      #expect(try await run(.get(key: KeyValueSession.key(0))) == .value(KeyValueSession.value(0)))
       print("processes: first read \(ContinuousClock.now - restart) after restarting all three")
-      for i in 0..<200 { #expect(try await run(.get(key: Self.key(i))) == .value(Self.value(i))) }
+      for i in 0..<200 {
+        #expect(
+          try await run(.get(key: KeyValueSession.key(i))) == .value(KeyValueSession.value(i)))
+      }
     }
   }
 
@@ -122,20 +110,27 @@ struct ProcessRestartTests {
       var written = 0
       for victim in 0..<3 {
         for _ in 0..<40 {
-          #expect(try await run(.put(key: Self.key(written), value: Self.value(written))) == .ok)
+          #expect(
+            try await run(
+              .put(key: KeyValueSession.key(written), value: KeyValueSession.value(written))) == .ok
+          )
           written += 1
         }
         cluster.kill(victim)
         // Writes go on with f+1 = 2 replicas while the victim is down.
         for _ in 0..<20 {
-          #expect(try await run(.put(key: Self.key(written), value: Self.value(written))) == .ok)
+          #expect(
+            try await run(
+              .put(key: KeyValueSession.key(written), value: KeyValueSession.value(written))) == .ok
+          )
           written += 1
         }
         try cluster.start(victim)
         try await Task.sleep(for: .milliseconds(500))
       }
       for i in 0..<written {
-        #expect(try await run(.get(key: Self.key(i))) == .value(Self.value(i)))
+        #expect(
+          try await run(.get(key: KeyValueSession.key(i))) == .value(KeyValueSession.value(i)))
       }
     }
   }
