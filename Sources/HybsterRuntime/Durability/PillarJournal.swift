@@ -5,14 +5,18 @@ import TrInX
 /// One pillar's journal on disk (issue 12): the ``HybsterCore/PillarRecord``s its
 /// pillar emits, in a checksummed ``RecordLog`` with group commit. The driver
 /// appends every record of a turn and calls ``sync()`` before any message or
-/// delivery of that turn leaves the replica. A new stable checkpoint starts a new
-/// base segment holding the whole journaled state, so the log stays within about a
-/// window of records.
+/// delivery of that turn leaves the replica. Once the segment holds more than
+/// ``compactionBytes``, the next stable checkpoint starts a new base segment holding
+/// the whole journaled state, and the older segments go: a base holds up to a window
+/// of PREPAREs with their batches, so writing one at every checkpoint would cost
+/// more I/O than the records themselves.
 final class PillarJournal {
   private let log: RecordLog
   /// The journaled state, folded as recovery folds it (the next base).
   private(set) var state: PillarRecovery
   private var newBase = false
+  /// How large the current segment may grow before a stable checkpoint compacts it.
+  static let compactionBytes = 16 << 20
 
   /// What opening a journal found.
   struct Opened {
@@ -76,9 +80,10 @@ final class PillarJournal {
   }
 
   /// Makes every appended record durable (one fsync), and after a new stable
-  /// checkpoint starts a new base without the records below it.
+  /// checkpoint, once the segment is large, starts a new base without the records
+  /// below it.
   func sync() throws(StorageError) {
-    if newBase {
+    if newBase, log.segmentBytes >= Self.compactionBytes {
       newBase = false
       try log.startBase(state.baseRecords.map(JournalCodec.encode))
     } else {

@@ -64,6 +64,8 @@ public final class RecordLog {
 
   private var fd: Int32 = -1
   private var segmentSize = 0
+  /// The bytes of the segment appends go to, header and synced records.
+  public var segmentBytes: Int { segmentSize }
   private var pending: [[UInt8]] = []
   private var pendingBytes = 0
 
