@@ -36,6 +36,8 @@ struct AdaptiveTimeoutTests {
     let configuration = testConfiguration()
     let credentials = Keys.credentials(client: 4, replicas: 3)
     var follower = Keys.pillar(configuration, replica: 1)
+    // A view settled for a timeout: a new leader gets the whole timeout.
+    for _ in 0..<configuration.viewChangeTimeoutTicks { _ = follower.handle(.tick) }
     // A client sends to this follower; the leader never orders it.
     let request = credentials.request(lane: 0, sequence: 1, operation: [1])
     _ = follower.handle(.request(request))

@@ -125,6 +125,11 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
     1_006_045,
     powerCut(SimulationOptions(forcedStrategy: .adaptive, pillars: 3, rotateLeaders: true))
   ),
+  // Issue 12, adaptive suspicion timeouts. Liveness: a new leader's handed-over
+  // requests got the short adaptive timeout, and two adaptive replicas had correct
+  // leaders suspected one after another (a new view now gets a whole timeout).
+  (94_000_288, powerCut(SimulationOptions(forcedStrategy: .adaptive))),
+  (60_000_348, SimulationOptions(pillars: 3, rotateLeaders: true)),
 ]
 
 /// `options` with a power cut forced.

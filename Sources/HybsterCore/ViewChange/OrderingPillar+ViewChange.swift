@@ -122,6 +122,7 @@ extension OrderingPillar {
   /// awaited requests took so far, within the view-change timeout.
   var awaitedTimeout: UInt64 {
     let ceiling = viewChangeTimeout
+    guard ticks >= viewChange.installedAtTick + ceiling else { return ceiling }
     let floor = min(ViewChangeState.awaitedTicksMinimum, ceiling)
     guard let delay = viewChange.awaitedDelay else { return floor }
     return min(max(delay.current, floor), ceiling)
@@ -469,6 +470,7 @@ extension OrderingPillar {
     viewChange.acceptedView = newView.view
     viewChange.vouchedView = max(viewChange.vouchedView, newView.view)
     viewChange.installed = newView
+    viewChange.installedAtTick = ticks
     journal(.installed(newView), into: &actions)
     viewChange.failedAttempts = 0
     viewChange.stalledTicks = 0

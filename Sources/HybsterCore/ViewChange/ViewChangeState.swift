@@ -47,6 +47,11 @@ struct ViewChangeState: Sendable {
   /// view-change timeout), not after a fixed timeout (issue 12: failover in under a
   /// second, a loaded leader not suspected).
   var awaitedDelay: AdaptiveTimeout?
+  /// The tick the current view was installed: for a view-change timeout after it,
+  /// awaited requests get the whole timeout (the new leader has the requests handed
+  /// over to it to order, and a Byzantine replica must not get correct leaders
+  /// suspected one after another on short timeouts).
+  var installedAtTick: UInt64 = 0
   /// The shortest wait for an awaited request, in ticks (200 ms with 50 ms ticks).
   static let awaitedTicksMinimum: UInt64 = 4
   /// Consecutive ticks without progress while work was outstanding.
