@@ -84,8 +84,8 @@ extension OrderingPillar {
         viewChange.sentNewViewPart = installed
       }
     }
-    nextDelivery = max(executedThrough, lowWaterMark) + 1
-    if executedThrough < lowWaterMark { nextDelivery = executedThrough + 1 }
+    // Below the stable checkpoint, state transfer fetches it (``resume(into:)``).
+    nextDelivery = executedThrough + 1
     deliveredAtLastTick = nextDelivery  // no progress yet: the first tick asks peers
     if configuration.pillarCount > 1 { deliveryLimit = nextDelivery - 1 + windowSize }
     // Own certified messages above the counter never left (persist before send).
@@ -108,7 +108,7 @@ extension OrderingPillar {
           slot.commits[replica] = commit
         }
         slots[order] = slot
-      } else if prepare.view != view, prepare.view <= viewChange.vouchedView {
+      } else if prepare.view <= viewChange.vouchedView {
         viewChange.learned[order] = prepare
       }
     }
