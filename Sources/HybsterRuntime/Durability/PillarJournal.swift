@@ -20,9 +20,9 @@ final class PillarJournal {
 
   /// What opening a journal found.
   struct Opened {
+    /// The journal; its ``state`` is the state to restart from (empty for a new
+    /// replica or a discarded journal).
     var journal: PillarJournal
-    /// The state to restart from; empty for a new replica or a discarded journal.
-    var recovered: PillarRecovery
     /// Damage the storage engine repaired (a torn tail after a crash) or that made
     /// the journal untrustworthy.
     var damage: [StorageDamage]
@@ -61,7 +61,7 @@ final class PillarJournal {
     log.releaseRecovered()
     if discarded { state = PillarRecovery() }
     return Opened(
-      journal: PillarJournal(log: log, state: state), recovered: state, damage: damage,
+      journal: PillarJournal(log: log, state: state), damage: damage,
       discarded: discarded)
   }
 

@@ -102,10 +102,8 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
       guard driver.stage.lastExecuted > 0,
         let snapshot = driver.stage.snapshots[driver.stage.lastExecuted]
       else { return }
-      var taken: [PillarCoordinator.Output] = []
-      driver.coordinator.checkpointTaken(
-        order: snapshot.order, stateDigest: snapshot.digest, into: &taken)
-      for case .pillar(let pillar, let input) in taken { driver.pillarInputs[pillar].append(input) }
+      // On disk already: it was restored from there.
+      driver.vote(for: [(snapshot.order, snapshot.digest)])
       driver.sendPillarInputs()
     }
   }
@@ -293,9 +291,15 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
   /// Hands each checkpoint taken to the pillar whose turn it is (§5.3.2); the
   /// caller sends the inputs.
   private func report(_ checkpoints: [(OrderNumber, Digest)]) {
+    for (order, _) in checkpoints { persistSnapshot(at: order) }
+    vote(for: checkpoints)
+  }
+
+  /// Hands checkpoints whose snapshots are durable to the pillars whose turn it is;
+  /// the caller sends the inputs.
+  private func vote(for checkpoints: [(OrderNumber, Digest)]) {
     var taken: [PillarCoordinator.Output] = []
     for (order, digest) in checkpoints {
-      persistSnapshot(at: order)
       coordinator.checkpointTaken(order: order, stateDigest: digest, into: &taken)
     }
     for case .pillar(let pillar, let input) in taken { pillarInputs[pillar].append(input) }

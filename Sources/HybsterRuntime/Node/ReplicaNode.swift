@@ -170,7 +170,7 @@ public final class ReplicaNode: Service, Sendable {
     let opened = try PillarJournal.open(
       directory: directory, replica: id, pillar: index, durability: options.durability)
     for damage in opened.damage { logger.warning("journal of pillar \(index): \(damage)") }
-    var recovered = opened.recovered
+    var recovered = opened.journal.state
     if opened.discarded {
       let bound = max(reserved ?? .zero, recovered.counter)
       recovered = PillarRecovery(records: [.counter(bound)])

@@ -182,16 +182,8 @@ public final class RecordLog {
     }
     try sync()
     let sequence = try nextSequence()
-    let path = path(of: sequence)
-    let newFD: Int32
-    do throws(StorageError) {
-      newFD = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
-    } catch {
-      isFailed = true
-      throw error
-    }
-    var size = 0
-    do throws(StorageError) {
+    let (newFD, size) = try createSegment(sequence) { newFD, path throws(StorageError) in
+      var size = 0
       var buffer = LogSegmentFormat.header(kind: .base, sequence: sequence)
       for record in records {
         if buffer.count >= Self.baseChunkSize {
@@ -209,12 +201,7 @@ public final class RecordLog {
       try write(newFD, marker, at: size, path: path)
       size += marker.count
       try syncData(newFD, path: path)
-      if durability == .fsync { try FileSystem.syncDirectory(directory) }
-    } catch {
-      _ = close(newFD)
-      try? FileSystem.remove(path)
-      isFailed = true
-      throw error
+      return size
     }
     switchSegment(to: newFD, sequence: sequence, size: size)
     cleanupError = nil
@@ -235,12 +222,26 @@ public final class RecordLog {
   /// Seals the current segment and writes `records` as the first of a continuation segment.
   private func rollOver(with records: [[UInt8]], groupSize: Int) throws(StorageError) {
     let sequence = try nextSequence()
-    let path = path(of: sequence)
     var buffer = LogSegmentFormat.header(kind: .continuation, sequence: sequence)
     buffer.reserveCapacity(buffer.count + groupSize)
     for record in records {
       LogSegmentFormat.appendRecord(record, sequence: sequence, to: &buffer)
     }
+    let (newFD, size) = try createSegment(sequence) { newFD, path throws(StorageError) in
+      try write(newFD, buffer, at: 0, path: path)
+      try syncData(newFD, path: path)
+      return buffer.count
+    }
+    switchSegment(to: newFD, sequence: sequence, size: size)
+  }
+
+  /// Creates segment `sequence`, lets `fill` write and sync it (returning its size),
+  /// and syncs the directory. On any failure the new file is removed and the log
+  /// fails: nothing half-written is left for a later open.
+  private func createSegment(
+    _ sequence: UInt64, fill: (Int32, String) throws(StorageError) -> Int
+  ) throws(StorageError) -> (fd: Int32, size: Int) {
+    let path = path(of: sequence)
     let newFD: Int32
     do throws(StorageError) {
       newFD = try FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC)
@@ -249,16 +250,15 @@ public final class RecordLog {
       throw error
     }
     do throws(StorageError) {
-      try write(newFD, buffer, at: 0, path: path)
-      try syncData(newFD, path: path)
+      let size = try fill(newFD, path)
       if durability == .fsync { try FileSystem.syncDirectory(directory) }
+      return (newFD, size)
     } catch {
       _ = close(newFD)
       try? FileSystem.remove(path)
       isFailed = true
       throw error
     }
-    switchSegment(to: newFD, sequence: sequence, size: buffer.count)
   }
 
   private func switchSegment(to newFD: Int32, sequence: UInt64, size: Int) {
