@@ -9,8 +9,10 @@ import NIOCore
 /// f+1 replicas gave matching, authentic replies, and retransmit to all replicas
 /// when no result arrives in time: a few of its usual latencies (``AdaptiveTimeout``,
 /// at least ``minimumRetransmit``, at most the configured retransmission timeout), so
-/// that a stopped leader costs a fraction of a second (issue 12). Confined to one
-/// event loop.
+/// that a stopped leader costs a fraction of a second (issue 12). Requests started
+/// in one event-loop turn are signed together, with one signature over their Merkle
+/// root (issue 13). f+1 refusals (``HybsterWire/Refusal``) fail a request, or every
+/// request if they refuse the client itself. Confined to one event loop.
 final class ClientCore {
   typealias Completion = @Sendable (Result<[UInt8], HybsterClientError>) -> Void
 
@@ -21,6 +23,7 @@ final class ClientCore {
     var giveUpAt: NIODeadline
     var attempts: Int
     var votes: ReplyVotes
+    var refusals: Set<ReplicaID> = []
     var completion: Completion
   }
 
@@ -32,6 +35,7 @@ final class ClientCore {
   private let eventLoop: any EventLoop
   private let credentials: ClientCredentials
   private let replicaCount: Int
+  private let maxOperationSize: Int
   private let quorum: Int
   /// The retransmission timeout, in microseconds of measured request latency.
   private var retransmitTimeout: AdaptiveTimeout
@@ -42,6 +46,13 @@ final class ClientCore {
   private var lanes: [Lane]
   private var freeLanes: [Int]
   private var waiting: Deque<(operation: [UInt8], completion: Completion)> = []
+  /// Requests started this turn, signed together at its end.
+  private var unsigned: [(lane: Int, operation: [UInt8], completion: Completion)] = []
+  private var sealScheduled = false
+  /// Replicas that refused this client's connection, and why.
+  private var connectionRefusals: [ReplicaID: Refusal] = [:]
+  /// Why f+1 replicas refused this client, once they have.
+  private var refusedClient: String?
   private var viewHint: View = 0
   private var dirty: [OutboundConnection] = []
   private var flushScheduled = false
@@ -57,6 +68,7 @@ final class ClientCore {
     self.eventLoop = eventLoop
     self.credentials = credentials
     self.replicaCount = config.replicas.count
+    self.maxOperationSize = config.protocolParameters.maxOperationSize
     self.quorum = config.protocolParameters.faultsTolerated + 1
     let ceiling = UInt64(config.timing.clientRetransmitMilliseconds) * 1000
     let floor = min(UInt64(Self.minimumRetransmit.nanoseconds / 1000), ceiling)
@@ -108,6 +120,15 @@ final class ClientCore {
       completion(.failure(.shutdown))
       return
     }
+    if let refusedClient { return completion(.failure(.refused(refusedClient))) }
+    guard operation.count <= maxOperationSize else {
+      // The replicas would refuse it (or, far larger, its frame): say so at once.
+      return completion(
+        .failure(
+          .refused(
+            "operation of \(operation.count) bytes; this group's maxOperationSize is \(maxOperationSize)"
+          )))
+    }
     guard let lane = freeLanes.popLast() else {
       waiting.append((operation, completion))
       return
@@ -117,8 +138,27 @@ final class ClientCore {
 
   private func start(_ operation: [UInt8], on lane: Int, completion: @escaping Completion) {
     lanes[lane].sequence += 1
-    let request = credentials.request(
-      lane: UInt32(lane), sequence: lanes[lane].sequence, operation: operation)
+    unsigned.append((lane, operation, completion))
+    guard !sealScheduled else { return }
+    sealScheduled = true
+    let box = UnsafeTransfer(self)
+    eventLoop.execute { box.value.seal() }
+  }
+
+  /// Signs the requests started this turn together and sends them.
+  private func seal() {
+    sealScheduled = false
+    let started = unsigned
+    unsigned.removeAll(keepingCapacity: true)
+    guard !isShutDown else { return }
+    let requests = credentials.requests(
+      started.map { (UInt32($0.lane), lanes[$0.lane].sequence, $0.operation) })
+    for (item, request) in zip(started, requests) {
+      send(request, on: item.lane, completion: item.completion)
+    }
+  }
+
+  private func send(_ request: Request, on lane: Int, completion: @escaping Completion) {
     var frame = ByteBufferAllocator().buffer(capacity: WireCodec.frameLength(of: .request(request)))
     WireCodec.encode(.request(request), into: &frame)
     let now = NIODeadline.now()
@@ -132,6 +172,46 @@ final class ClientCore {
     } else {
       for connection in connections { send(frame, to: connection) }
     }
+  }
+
+  private func received(_ answer: ReplicaAnswer) {
+    switch answer {
+    case .reply(let reply): received(reply)
+    case .refused(let refusal, let replica): received(refusal, by: replica)
+    }
+  }
+
+  /// A refusal of a request (its lane and sequence number) or of this client (a
+  /// handshake refusal: the group does not admit it, or its keys are not its id's).
+  /// Any other refusal without a request (a frame the replica could not decode) only
+  /// closed that connection, which reconnects.
+  private func received(_ refusal: Refusal, by replica: ReplicaID) {
+    guard refusal.reason != .unknownClient, refusal.reason != .invalidProof else {
+      connectionRefusals[replica] = refusal
+      guard refusedClient == nil, connectionRefusals.count >= quorum else { return }
+      refusedClient = refusal.detail
+      for index in lanes.indices {
+        if let active = lanes[index].active {
+          lanes[index].active = nil
+          freeLanes.append(index)
+          active.completion(.failure(.refused(refusal.detail)))
+        }
+      }
+      while let next = waiting.popFirst() { next.completion(.failure(.refused(refusal.detail))) }
+      return
+    }
+    let laneIndex = Int(refusal.lane)
+    guard laneIndex < lanes.count, var active = lanes[laneIndex].active,
+      refusal.sequence == lanes[laneIndex].sequence
+    else { return }
+    active.refusals.insert(replica)
+    guard active.refusals.count >= quorum else {
+      lanes[laneIndex].active = active
+      return
+    }
+    lanes[laneIndex].active = nil
+    finish(lane: laneIndex)
+    active.completion(.failure(.refused(refusal.detail)))
   }
 
   private func received(_ reply: Reply) {
@@ -215,5 +295,7 @@ final class ClientCore {
       }
     }
     while let next = waiting.popFirst() { next.completion(.failure(.shutdown)) }
+    for item in unsigned { item.completion(.failure(.shutdown)) }
+    unsigned.removeAll()
   }
 }

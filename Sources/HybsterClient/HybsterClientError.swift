@@ -6,12 +6,15 @@ public enum HybsterClientError: Error, Sendable, Hashable, CustomStringConvertib
   case shutdown
   /// Too few replicas could be reached.
   case connectionFailed(String)
+  /// f+1 replicas refused the request or the client (``HybsterWire/Refusal``).
+  case refused(String)
 
   public var description: String {
     switch self {
     case .timeout: "no f+1 matching replies in time"
     case .shutdown: "client shut down"
     case .connectionFailed(let reason): "connection failed: \(reason)"
+    case .refused(let reason): "refused: \(reason)"
     }
   }
 }

@@ -24,7 +24,9 @@ public enum ByzantineStrategy: String, Sendable, Hashable, CaseIterable, Compara
   case equivocate
   /// As leader: never sends some order numbers' PREPAREs; as follower, COMMITs.
   case skipOrders
-  /// Proposes (leader) or forwards (follower) requests no client sent.
+  /// Proposes (leader) or forwards (follower) requests no client sent, claiming an
+  /// admitted client's id and a plausible next sequence number of a lane it saw,
+  /// with a copied or garbage signature and authenticator (issue 13).
   case inventRequests
   /// Holds back its PREPAREs (leader) or COMMITs (follower).
   case delayProposals
@@ -74,7 +76,10 @@ struct ByzantineBehaviour: Sendable {
   let strategy: ByzantineStrategy
   let replica: ReplicaID
   let configuration: ProtocolConfiguration
-  let clientCount: Int
+  /// The admitted clients' ids (honest clients first).
+  let clients: [ClientID]
+  /// Lanes per client.
+  let lanes: Int
   /// Its own TrInX instance (same id as its pillar's). The pillar's copy and this
   /// object together model one trusted counter: a certificate value issued by one
   /// is never issued again by the other (see ``admit(_:)``).
@@ -94,15 +99,19 @@ struct ByzantineBehaviour: Sendable {
   let audience: Set<ReplicaID>
   /// Orders whose PREPARE/COMMIT it withholds.
   var skipped: Set<OrderNumber> = []
+  /// The last request it saw on each lane (to invent a plausible next one).
+  var lastSeen: [LaneKey: Request] = [:]
 
   init(
     strategy: ByzantineStrategy, replica: ReplicaID, configuration: ProtocolConfiguration,
-    clientCount: Int, trinx: TrInXInstance, keyring: ClientKeyring, random: SimulationRandom
+    clients: [ClientID], lanes: Int, trinx: TrInXInstance, keyring: ClientKeyring,
+    random: SimulationRandom
   ) {
     self.strategy = strategy
     self.replica = replica
     self.configuration = configuration
-    self.clientCount = clientCount
+    self.clients = clients
+    self.lanes = lanes
     self.trinx = trinx
     self.keyring = keyring
     var random = random
@@ -456,12 +465,45 @@ struct ByzantineBehaviour: Sendable {
     }
   }
 
+  /// Remembers the latest request of each lane (a replica sees every request sent
+  /// to it).
+  mutating func observe(_ request: Request) {
+    if let known = lastSeen[request.key], known.sequence >= request.sequence { return }
+    guard lastSeen[request.key] != nil || lastSeen.count < 64 else { return }
+    lastSeen[request.key] = request
+  }
+
+  /// A request its client never sent, as realistic as it can make one: an admitted
+  /// client's id and lane with the next sequence number or the one after (so that,
+  /// executed, it would take the real request's place), and the signature and
+  /// authenticator of the lane's last request (valid, but over another payload) or
+  /// garbage.
   mutating func inventedRequest() -> Request {
     let operation = KeyValueOperation.put(key: [0], value: random.bytes(3)).encode()
-    return Request(
-      client: ClientID(random.int(0...clientCount)), lane: 0, sequence: random.uint(1...1_000),
-      operation: operation,
-      authenticator: (0..<configuration.replicaCount).map { _ in randomMAC() })
+    let seen = lastSeen.keys.sorted()
+    var request: Request
+    if !seen.isEmpty, random.chance(0.8) {
+      let base = lastSeen[random.pick(seen)]!
+      request = base
+      request.sequence = base.sequence + random.uint(1...2)
+      request.operation = operation
+      if random.chance(0.5) { return request }  // the copied signature and authenticator
+    } else {
+      request = Request(
+        client: clients.isEmpty ? ClientID(random.uint(0...9)) : random.pick(clients),
+        lane: UInt32(random.int(0...(lanes - 1))), sequence: random.uint(1...3),
+        operation: operation, authenticator: [])
+    }
+    switch configuration.clientAuthentication {
+    case .signatures:
+      request.authenticator = []
+      request.signature = RequestSignature(
+        signature: random.bytes(RequestSignature.signatureByteCount), index: 0, path: [])
+    case .macs:
+      request.signature = nil
+      request.authenticator = (0..<configuration.replicaCount).map { _ in randomMAC() }
+    }
+    return request
   }
 
   // MARK: - Replies and junk
@@ -476,7 +518,7 @@ struct ByzantineBehaviour: Sendable {
       // Authentic (it holds its own client keys) but wrong.
       var wrong = reply
       wrong.result = random.chance(0.5) ? random.bytes(3) : reply.result + [1]
-      wrong.tag = keyring.key(for: reply.client).tag(wrong.digest)
+      wrong.tag = keyring.key(for: reply.client)?.tag(wrong.digest) ?? reply.tag
       return [wrong]
     default: return [reply]
     }
@@ -493,7 +535,9 @@ struct ByzantineBehaviour: Sendable {
         }
       }
       let reply = Reply(
-        client: ClientID(random.int(0...clientCount)), lane: UInt32(random.int(0...3)),
+        client: random.chance(0.8) && !clients.isEmpty
+          ? random.pick(clients) : ClientID(random.uint(0...9)),
+        lane: UInt32(random.int(0...3)),
         sequence: random.uint(0...20), replica: random.pick(Array(configuration.replicas)),
         view: 0, result: random.bytes(4), tag: randomMAC())
       return (messages, [reply])

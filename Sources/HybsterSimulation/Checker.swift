@@ -14,6 +14,10 @@ public enum Invariant: String, Sendable, Hashable, CaseIterable {
   /// Every accepted result equals re-executing the canonical order on a fresh
   /// KeyValueStore; each (lane, sequence) is accepted at most once.
   case linearizability
+  /// Correct replicas execute only requests their clients sent (issue 13; with
+  /// `macs` mode and a Byzantine replica this is the known gap, and the run is not
+  /// liveness-checked instead).
+  case validity
   /// Every bounded buffer stays within its bound.
   case boundedBuffers
   /// After healing, every client finishes and correct replicas converge.

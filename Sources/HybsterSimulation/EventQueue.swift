@@ -21,6 +21,8 @@ enum EventKind: Sendable {
   case clientRetransmit(client: Int, lane: Int, sequence: UInt64)
   /// A client lane's think time is over: it submits its next operation.
   case clientNext(client: Int, lane: Int)
+  /// The Byzantine client's next move (``ByzantineClient``).
+  case byzantineClient
   case crash(ReplicaID)
   case restart(ReplicaID)
   case partitionStart(Int)

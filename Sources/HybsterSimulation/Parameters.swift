@@ -38,6 +38,12 @@ public struct SimulationOptions: Sendable, Hashable {
   /// A power cut (every correct replica crashes at once and restarts from its disk,
   /// issue 12): true for every seed, false for none, nil as the seed draws.
   public var powerCut: Bool?
+  /// How clients authenticate requests (issue 13); nil lets the seed draw (mostly
+  /// ``ClientAuthMode/signatures``, one seed in five ``ClientAuthMode/macs``).
+  public var clientAuthentication: ClientAuthMode?
+  /// A Byzantine client (``ByzantineClient``) next to the honest ones: true for every
+  /// seed, false for none, nil as the seed draws.
+  public var byzantineClient: Bool?
 
   /// Creates options.
   public init(
@@ -70,6 +76,10 @@ public struct SimulationOptions: Sendable, Hashable {
     }
     if let twins { flags += twins ? " --twins" : " --no-twins" }
     if let powerCut { flags += powerCut ? " --power-cut" : " --no-power-cut" }
+    if let clientAuthentication { flags += " --client-auth \(clientAuthentication.rawValue)" }
+    if let byzantineClient {
+      flags += byzantineClient ? " --byzantine-client" : " --no-byzantine-client"
+    }
     if let campaign {
       flags += " --campaign \(campaign.rawValue)"
     } else if !campaignsDrawn {
@@ -185,6 +195,8 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
   public let twins: [ReplicaID: Set<ReplicaID>]
   /// The directed attack of this seed, if any (``AttackCampaign``).
   public let campaign: CampaignPlan?
+  /// The Byzantine client of this seed, if any (an extra client; ``ByzantineClient``).
+  public let byzantineClient: ByzantineClientPlan?
   /// How long the safety phase (with faults) lasts at most.
   public let safetyDuration: SimTime
   /// How long correct replicas have to converge after the network heals.
@@ -210,13 +222,18 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     let drawnPillars = options.pillars ?? pillarRandom.pick([1, 1, 2, 3])
     let pillars = forcedCampaign == nil ? drawnPillars : 1
     let rotate = options.rotateLeaders ?? (pillars > 1 && pillarRandom.chance(0.5))
+    // Client authentication and the Byzantine client (issue 13) come from their own
+    // stream, so that every other parameter of a seed is what it was before them.
+    var clientRandom = SimulationRandom(seed: seed ^ 0xC11E_27A0_0000_0013)
+    let drawnAuthentication: ClientAuthMode = clientRandom.chance(0.2) ? .macs : .signatures
     let k = UInt64(random.pick([2, 3, 4, 8, 16]))
     let window = k * UInt64(random.int(2...4))
     configuration = ProtocolConfiguration(
       replicaCount: n, checkpointInterval: k * UInt64(pillars),
       windowSize: window * UInt64(pillars), maxBatchSize: random.pick([1, 2, 4, 8, 16]),
       maxInFlight: random.int(1...min(4, Int(window))), maxOperationSize: 1024,
-      pillarCount: pillars, rotateLeaders: rotate)
+      pillarCount: pillars, rotateLeaders: rotate,
+      clientAuthentication: options.clientAuthentication ?? drawnAuthentication)
 
     clients = random.int(1...4)
     lanesPerClient = random.int(1...3)
@@ -376,6 +393,9 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
       }
     }
     self.crashes = crashes
+    byzantineClient =
+      options.byzantineClient ?? (campaign == nil && clientRandom.chance(0.25))
+      ? ByzantineClientPlan.draw(&clientRandom, safety: safetyDuration) : nil
     // A damaged disk at one restarting replica, only without Byzantine replicas: the
     // replica cannot vote until the group passes its reservation, so it counts as
     // the one fault tolerated.
@@ -386,6 +406,9 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
 
   /// The number of faults tolerated.
   public var f: Int { configuration.faultsTolerated }
+
+  /// How clients authenticate requests.
+  public var clientAuthentication: ClientAuthMode { configuration.clientAuthentication }
 
   /// The strategy of `replica` if it is Byzantine.
   public func strategy(of replica: ReplicaID) -> ByzantineStrategy? {
@@ -404,7 +427,8 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
       "replicas n=\(c.replicaCount) f=\(f) quorum=\(c.quorum) batch=\(c.maxBatchSize)"
         + " maxInFlight=\(c.maxInFlight) checkpointInterval=\(c.checkpointInterval)"
         + " window=\(c.windowSize) pillars=\(c.pillarCount)"
-        + (c.rotateLeaders ? " rotating leaders" : ""),
+        + (c.rotateLeaders ? " rotating leaders" : "")
+        + " client-auth=\(c.clientAuthentication.rawValue)",
       "workload clients=\(clients) lanes=\(lanesPerClient) opsPerLane=\(operationsPerLane)"
         + " keys=\(keySpace) weights(get,put,delete,cas)=\(operationWeights)"
         + " think<=\(thinkTime)us",
@@ -431,6 +455,7 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     lines += byzantine.map { "byzantine replica \($0.replica): \($0.strategy.rawValue)" }
     lines += holdBack.map { "scheduler \($0)" }
     if let campaign { lines.append("campaign \(campaign)") }
+    if let byzantineClient { lines.append("byzantine client: \(byzantineClient)") }
     for (replica, audience) in twins.sorted(by: { $0.key < $1.key }) {
       lines.append(
         "twins of replica \(replica): one talks to \(audience.sorted()), one to the rest")

@@ -39,8 +39,7 @@ extension SimulationRun {
     let configuration = p.configuration
     var execution = ExecutionStage(
       service: KeyValueStore(), replica: replica,
-      checkpointInterval: configuration.checkpointInterval,
-      keyring: ClientKeyring(replicaSecret: secrets[r]))
+      checkpointInterval: configuration.checkpointInterval, keyring: keys.keyring(r))
     if let fault = p.diskFault, fault.replica == replica, !replicas[r].disk.faulted {
       // Found at startup: the damaged journal is discarded, the pillar restarts as a
       // new one above anything it may have certified; a lost snapshot means state
@@ -66,7 +65,7 @@ extension SimulationRun {
         counterCount: CounterLayout.count, key: groupKey, restoredCounters: counters)
       var pillar = OrderingPillar(
         recovering: journal, configuration: configuration, replica: replica, pillar: u,
-        trinx: trinx, keyring: ClientKeyring(replicaSecret: secrets[r]),
+        trinx: trinx, clients: keys.authenticator(r),
         executedThrough: configuration.layout.localCheckpoint(ofGlobal: executed))
       pillar.injectedFaults = p.options.injectedFaults
       return pillar

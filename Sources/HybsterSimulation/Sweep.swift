@@ -1,4 +1,5 @@
 import Foundation
+import HybsterCore
 
 /// The totals of a sweep over consecutive seeds.
 public struct SweepSummary: Sendable {
@@ -22,6 +23,13 @@ public struct SweepSummary: Sendable {
   public var messagesHeld = 0
   /// Runs in which a correct replica installed a view above 0.
   public var runsWithViewChange = 0
+  /// Runs by client authentication mode (issue 13).
+  public var runsByAuthentication: [ClientAuthMode: Int] = [:]
+  /// Runs with a Byzantine client.
+  public var runsWithByzantineClient = 0
+  /// Runs not liveness-checked because a request its client never sent executed
+  /// (only possible with `macs`).
+  public var inventedRequestRuns = 0
   /// Every Byzantine strategy some run used.
   public var strategies: Set<ByzantineStrategy> = []
   /// Wall-clock seconds.
@@ -45,7 +53,13 @@ public struct SweepSummary: Sendable {
     adversaryMoves += result.adversaryMoves
     messagesHeld += result.messagesHeld
     if result.highestView > 0 { runsWithViewChange += 1 }
+    runsByAuthentication[result.parameters.clientAuthentication, default: 0] += 1
+    if result.parameters.byzantineClient != nil { runsWithByzantineClient += 1 }
+    if result.inventedRequestExecuted { inventedRequestRuns += 1 }
   }
+
+  /// The runs in client authentication mode `mode`.
+  public func runs(_ mode: ClientAuthMode) -> Int { runsByAuthentication[mode] ?? 0 }
 }
 
 /// Runs many seeds in parallel, one seed per child task.

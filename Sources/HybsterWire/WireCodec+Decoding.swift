@@ -33,6 +33,7 @@ extension WireCodec {
     case .proof: message = .proof(HandshakeProof(mac: try frame.readTag("proof.mac")))
     case .request: message = .request(try readRequest(&frame, "request", limits))
     case .reply: message = .reply(try readReply(&frame, limits))
+    case .refused: message = .refused(try readRefusal(&frame))
     case .prepare:
       message = .protocolMessage(.prepare(try readPrepare(&frame, "prepare", limits)))
     case .commit: message = .protocolMessage(.commit(try readCommit(&frame)))
@@ -111,7 +112,49 @@ extension WireCodec {
     for _ in 0..<count { authenticator.append(try buffer.readTag(authenticatorField())) }
     return Request(
       client: client, lane: lane, sequence: sequence, operation: operation,
-      authenticator: authenticator)
+      authenticator: authenticator, signature: try readSignature(&buffer, field() + ".signature"))
+  }
+
+  private static func readRefusal(_ buffer: inout ByteBuffer) throws(WireError) -> Refusal {
+    let lane: UInt32 = try buffer.readWire("refused.lane")
+    let sequence: UInt64 = try buffer.readWire("refused.sequence")
+    let rawReason: UInt8 = try buffer.readWire("refused.reason")
+    guard let reason = Refusal.Reason(rawValue: rawReason) else {
+      throw .invalidEnumValue(field: "refused.reason", value: rawReason)
+    }
+    let count = Int(try buffer.readWire("refused.detail") as UInt8)
+    guard let bytes = buffer.readBytes(length: count) else {
+      throw .truncated(field: "refused.detail")
+    }
+    guard let detail = String(validating: bytes, as: UTF8.self) else {
+      throw .notCanonical(field: "refused.detail")
+    }
+    return Refusal(lane: lane, sequence: sequence, reason: reason, detail: detail)
+  }
+
+  private static func readSignature(
+    _ buffer: inout ByteBuffer, _ field: @autoclosure () -> String
+  ) throws(WireError) -> RequestSignature? {
+    let flag: UInt8 = try buffer.readWire(field())
+    switch flag {
+    case 0: return nil
+    case 1: break
+    default: throw .invalidEnumValue(field: field(), value: flag)
+    }
+    guard let signature = buffer.readBytes(length: RequestSignature.signatureByteCount) else {
+      throw .truncated(field: field())
+    }
+    let index: UInt32 = try buffer.readWire(field() + ".index")
+    let count = Int(try buffer.readWire(field() + ".path") as UInt8)
+    guard count <= RequestSignature.maxPathLength else {
+      throw .fieldTooLarge(
+        field: field() + ".path", count: count, limit: RequestSignature.maxPathLength)
+    }
+    guard UInt64(index) >> count == 0 else { throw .notCanonical(field: field() + ".index") }
+    var path: [Digest] = []
+    path.reserveCapacity(count)
+    for _ in 0..<count { path.append(try buffer.readDigest(field() + ".path")) }
+    return RequestSignature(signature: signature, index: index, path: path)
   }
 
   private static func readReply(_ buffer: inout ByteBuffer, _ limits: WireLimits)

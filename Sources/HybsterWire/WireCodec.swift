@@ -11,7 +11,7 @@ import TrInX
 /// intermediate buffers); decoding is total and bounded by ``WireLimits``.
 public enum WireCodec {
   /// The wire version this implementation writes and accepts.
-  public static let protocolVersion: UInt8 = 1
+  public static let protocolVersion: UInt8 = 2
   /// The bytes of the length field.
   public static let lengthFieldBytes = 4
   /// The bytes between the length field and the payload (version and type).
@@ -42,6 +42,13 @@ public enum WireCodec {
     case .proof(let proof): write(proof.mac, into: &buffer)
     case .request(let request): write(request, into: &buffer)
     case .reply(let reply): write(reply, into: &buffer)
+    case .refused(let refusal):
+      buffer.writeInteger(refusal.lane)
+      buffer.writeInteger(refusal.sequence)
+      buffer.writeInteger(refusal.reason.rawValue)
+      let detail = refusal.detailBytes
+      buffer.writeInteger(UInt8(detail.count))
+      buffer.writeBytes(detail)
     case .stateRequest(let request):
       buffer.writeInteger(request.replica)
       buffer.writeInteger(request.order)
@@ -76,6 +83,7 @@ public enum WireCodec {
     case .proof: payload = AuthenticationTag.byteCount
     case .request(let request): payload = encodedLength(of: request)
     case .reply(let reply): payload = replyFixedBytes + reply.result.count
+    case .refused(let refusal): payload = 4 + 8 + 1 + 1 + refusal.detailBytes.count
     case .stateRequest: payload = stateRequestBytes
     case .stateChunk(let chunk): payload = stateChunkFixedBytes + chunk.bytes.count
     case .protocolMessage(let message):
@@ -108,7 +116,8 @@ public enum WireCodec {
     throws(WireError)
   {
     switch message {
-    case .hello, .challenge, .proof, .protocolMessage(.commit), .protocolMessage(.checkpoint),
+    case .hello, .challenge, .proof, .refused, .protocolMessage(.commit),
+      .protocolMessage(.checkpoint),
       .protocolMessage(.status), .stateRequest:
       break
     case .stateChunk(let chunk):
@@ -189,7 +198,7 @@ public enum WireCodec {
   // MARK: Sizes
 
   static let helloBytes = 1 + 1 + 4
-  static let requestFixedBytes = 4 + 4 + 8 + 4 + 2
+  static let requestFixedBytes = 4 + 4 + 8 + 4 + 2 + 1
   static let replyFixedBytes = 4 + 4 + 8 + 4 + 8 + 4 + AuthenticationTag.byteCount
   static let prepareFixedBytes = 8 + 8 + 4
   static let commitFixedBytes = 8 + 8 + Digest.byteCount + 4
@@ -208,10 +217,7 @@ public enum WireCodec {
   static let independentCertificateBytes = 4 + 4 + 1 + 16 + TrInXMAC.byteCount
   static let continuingCertificateBytes = independentCertificateBytes + 16
 
-  static func encodedLength(of request: Request) -> Int {
-    requestFixedBytes + request.operation.count
-      + request.authenticator.count * AuthenticationTag.byteCount
-  }
+  static func encodedLength(of request: Request) -> Int { request.byteCount }
 
   static func encodedLength(of certificate: Certificate) -> Int {
     certificate.previousValue == nil ? independentCertificateBytes : continuingCertificateBytes
@@ -272,6 +278,18 @@ public enum WireCodec {
     precondition(request.authenticator.count <= Int(UInt16.max), "authenticator too long")
     buffer.writeInteger(UInt16(request.authenticator.count))
     for tag in request.authenticator { write(tag, into: &buffer) }
+    guard let signature = request.signature else {
+      buffer.writeInteger(UInt8(0))
+      return
+    }
+    precondition(
+      signature.signature.count == RequestSignature.signatureByteCount
+        && signature.path.count <= RequestSignature.maxPathLength, "malformed request signature")
+    buffer.writeInteger(UInt8(1))
+    buffer.writeBytes(signature.signature)
+    buffer.writeInteger(signature.index)
+    buffer.writeInteger(UInt8(signature.path.count))
+    for digest in signature.path { write(digest, into: &buffer) }
   }
 
   private static func write(_ reply: Reply, into buffer: inout ByteBuffer) {

@@ -17,6 +17,8 @@ public enum WireMessage: Hashable, Sendable {
   case request(Request)
   /// A replica's REPLY to a client (§5.2.1).
   case reply(Reply)
+  /// A replica's refusal of a client's handshake, frame or request (issue 13).
+  case refused(Refusal)
   /// A replica asks another for a stable checkpoint's state (§5.2.2).
   case stateRequest(StateRequest)
   /// One piece of a checkpoint's state, answering a ``StateRequest`` (§5.2.2).
@@ -30,6 +32,7 @@ public enum WireMessage: Hashable, Sendable {
     case .proof: .proof
     case .request: .request
     case .reply: .reply
+    case .refused: .refused
     case .stateRequest: .stateRequest
     case .stateChunk: .stateChunk
     case .protocolMessage(let message):
@@ -61,6 +64,8 @@ public enum WireMessageType: UInt8, Hashable, Sendable, CaseIterable {
   case challenge = 0x04
   /// ``HandshakeProof``.
   case proof = 0x05
+  /// ``Refusal``.
+  case refused = 0x06
   /// PREPARE (§5.2.1).
   case prepare = 0x10
   /// COMMIT (§5.2.1).

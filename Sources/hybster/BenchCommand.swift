@@ -13,8 +13,12 @@ struct BenchCommand: AsyncParsableCommand {
   @Option(help: "The cluster configuration (cluster.json).")
   var config: String
 
-  @Option(help: "The client authority (default: clients.key next to the config).")
-  var clientKeys: String?
+  @Option(
+    name: .customLong("key"),
+    help:
+      "A client key file, one per load client; repeat for several (default: client.key next to the config)."
+  )
+  var keys: [String] = []
 
   @OptionGroup var load: LoadOptions
 
@@ -22,15 +26,17 @@ struct BenchCommand: AsyncParsableCommand {
     try await reportingErrors {
       bootstrapClientLogging()
       let cluster = try ClusterConfig.load(from: config)
-      let authority = try loadClientAuthority(
-        path: Paths.clientKeys(explicit: clientKeys, config: config), config: cluster)
+      let paths = keys.isEmpty ? [Paths.clientKey(explicit: nil, config: config)] : keys
+      var credentials: [ClientCredentials] = []
+      for path in paths { credentials.append(try loadCredentials(path: path, config: cluster)) }
       if case .keyValue = cluster.service {
         Console.note(
           "warning: the cluster runs the key-value store; bench sends \(load.payload) zero "
             + "bytes per request, which it will reject or treat as malformed")
       }
-      let report = try await LoadGenerator.run(
-        config: cluster, authority: authority, settings: load.settings)
+      var report = try await LoadGenerator.run(
+        config: cluster, credentials: credentials, settings: load.settings)
+      report.clientAuthentication = cluster.protocolParameters.clientAuthentication.rawValue
       report.print(json: load.json)
       guard report.requestsOK > 0 else {
         throw CLIError("no request completed in the measurement window")

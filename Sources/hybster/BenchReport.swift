@@ -32,6 +32,8 @@ struct BenchReport: Codable, Sendable {
   var rotatingLeaders: Bool?
   /// Whether the replicas fsync'd their journals and snapshots (issue 12).
   var durability: String?
+  /// How the replicas authenticated client requests: signatures or macs (issue 13).
+  var clientAuthentication: String?
 
   enum CodingKeys: String, CodingKey {
     case throughputOpsPerSecond = "throughput_ops_s"
@@ -53,6 +55,7 @@ struct BenchReport: Codable, Sendable {
     case pillars
     case rotatingLeaders = "rotating_leaders"
     case durability
+    case clientAuthentication = "client_auth"
   }
 
   /// Builds a report from a latency histogram recorded in microseconds.
@@ -87,6 +90,7 @@ struct BenchReport: Codable, Sendable {
     if rotatingLeaders == true { cluster += "rotating leaders, " }
     if let batch { cluster += "batch \(batch), " }
     if let durability { cluster += "durability \(durability), " }
+    if let clientAuthentication { cluster += "client auth \(clientAuthentication), " }
     return """
       \(cluster)\(clients) clients × \(outstanding) outstanding, payload \(payload) B, \
       \(f(durationSeconds, 1)) s measured after \(f(warmupSeconds, 1)) s warmup

@@ -57,8 +57,8 @@ enum Paths {
     return directory.isEmpty ? "." : directory
   }
 
-  /// `clients.key` beside the configuration unless `explicit` is given.
-  static func clientKeys(explicit: String?, config: String) -> String {
+  /// `client.key` beside the configuration unless `explicit` is given.
+  static func clientKey(explicit: String?, config: String) -> String {
     explicit ?? ClusterSetup.clientKeyPath(in: directory(of: config))
   }
 
@@ -69,15 +69,9 @@ enum Paths {
   }
 }
 
-/// Loads the client authority and checks that it matches the cluster.
-func loadClientAuthority(path: String, config: ClusterConfig) throws -> ClientAuthority {
-  let authority = try ClientAuthority.load(from: path)
-  guard authority.replicaSecrets.count == config.replicas.count else {
-    throw CLIError(
-      "\(path) holds secrets for \(authority.replicaSecrets.count) replicas but the cluster has "
-        + "\(config.replicas.count); were they generated together?")
-  }
-  return authority
+/// Loads a client's key file and makes its credentials towards `config`.
+func loadCredentials(path: String, config: ClusterConfig) throws -> ClientCredentials {
+  try config.credentials(for: try ClientKeyFile.load(from: path))
 }
 
 /// A human-readable name of a service kind.

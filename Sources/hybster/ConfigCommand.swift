@@ -12,6 +12,8 @@ struct ConfigCommand: AsyncParsableCommand {
   )
 }
 
+extension ClientAuthMode: ExpressibleByArgument {}
+
 /// Which replicated service a new cluster runs.
 enum ServiceChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
   /// The paper's microbenchmark (§6.2): no computation, a fixed-size reply.
@@ -62,6 +64,14 @@ struct ClusterOptions: ParsableArguments {
   @Option(help: "Ordering window in order numbers; a multiple of K, at least 2K. Default: 4K.")
   var window: UInt64?
 
+  @Option(
+    help: """
+      How replicas authenticate requests: signatures (Ed25519; no replica can get a request \
+      executed that its client did not send) or macs (faster, but a Byzantine leader can \
+      invent requests through a view change).
+      """)
+  var clientAuth: ClientAuthMode = .signatures
+
   /// The pillar count: as given, or one per core of a host that runs
   /// `replicasPerHost` replicas.
   func pillarCount(replicasPerHost: Int) -> Int {
@@ -75,12 +85,13 @@ struct ClusterOptions: ParsableArguments {
     let k = checkpointInterval ?? (Self.defaults.checkpointInterval + p - 1) / p * p
     return ProtocolConfiguration(
       replicaCount: replicas, checkpointInterval: k, windowSize: window ?? 4 * k,
-      maxBatchSize: batch, maxInFlight: inFlight, pillarCount: pillars, rotateLeaders: rotate)
+      maxBatchSize: batch, maxInFlight: inFlight, pillarCount: pillars, rotateLeaders: rotate,
+      clientAuthentication: clientAuth)
   }
 }
 
-/// `hybster config init`: writes `cluster.json`, `replica-<i>.key` and `clients.key`
-/// for a new cluster with consecutive ports (peer port, then client port, per replica).
+/// `hybster config init`: writes `cluster.json`, `replica-<i>.key`, a first client's
+/// key `client.key` and the clients directory admitting it, for a new cluster with consecutive ports (peer port, then client port, per replica).
 struct ConfigInitCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "init",
@@ -154,7 +165,9 @@ struct ConfigInitCommand: AsyncParsableCommand {
             + ", client port \(replica.clientPort)"
         )
       }
-      print("wrote \(ClusterSetup.clientKeyPath(in: out)): client authority (keep it private)")
+      print(
+        "wrote \(ClusterSetup.clientKeyPath(in: out)): a client key (keep it private), admitted "
+          + "in \(out)/\(config.clients)/client.pub; add clients with `hybster client new`")
       print("start replica i with: hybster replica --config \(configPath) --id i")
     }
   }

@@ -16,34 +16,39 @@ struct CoreBenchCommand: ParsableCommand {
   @Option(help: "Requests per batch (1 = batching off).") var batch = 64
   @Option(help: "Requests to order.") var requests = 200_000
   @Option(help: "Request and reply payload bytes.") var payload = 0
+  @Option(help: "signatures or macs (issue 13).") var clientAuth: ClientAuthMode = .signatures
+  @Option(help: "Requests a client signs together (one signature per group).")
+  var signedTogether = 64
   @Flag(help: "Print one JSON object on the last line.") var json = false
 
   func run() throws {
     let parameters = ProtocolConfiguration(
       replicaCount: replicas, checkpointInterval: 128, windowSize: 512, maxBatchSize: batch,
-      maxInFlight: 4)
+      maxInFlight: 4, clientAuthentication: clientAuth)
     try parameters.validate()
     let groupKey = [UInt8](repeating: 7, count: 32)
-    let secrets = (0..<replicas).map { [UInt8](repeating: UInt8($0 + 1), count: 32) }
+    let keys = InProcessKeys(replicas: replicas, clients: 1)
     var pillars = try (0..<replicas).map { r in
       OrderingPillar(
         configuration: parameters, replica: ReplicaID(r),
         trinx: try TrInXInstance(
           id: parameters.trinxInstances[r], counterCount: CounterLayout.count, key: groupKey),
-        keyring: ClientKeyring(replicaSecret: secrets[r]))
+        clients: keys.authenticator(ReplicaID(r), mode: parameters.clientAuthentication))
     }
     var stages = (0..<replicas).map { r in
       ExecutionStage(
         service: MicrobenchmarkService(replySize: payload), replica: ReplicaID(r),
         checkpointInterval: parameters.checkpointInterval,
-        keyring: ClientKeyring(replicaSecret: secrets[r]))
+        keyring: keys.keyring(ReplicaID(r)))
     }
-    let credentials = ClientCredentials(client: 1, replicaSecrets: secrets)
+    let credentials = keys.credentials(0, mode: parameters.clientAuthentication)
     let operation = [UInt8](repeating: 0, count: payload)
     // Pre-build requests so that only replica work is measured.
-    let prepared = (0..<requests).map {
-      credentials.request(
-        lane: UInt32($0 % 1024), sequence: UInt64($0 / 1024 + 1), operation: operation)
+    let prepared = stride(from: 0, to: requests, by: max(1, signedTogether)).flatMap { first in
+      credentials.requests(
+        (first..<min(requests, first + max(1, signedTogether))).map {
+          (UInt32($0 % 1024), UInt64($0 / 1024 + 1), operation)
+        })
     }
 
     var queue: [(to: Int, input: PillarInput)] = []
@@ -97,14 +102,15 @@ struct CoreBenchCommand: ParsableCommand {
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     let throughput = Double(requests) / seconds
     print(
-      "core-bench: n=\(replicas) batch=\(batch) payload=\(payload): \(requests) requests in "
+      "core-bench: n=\(replicas) batch=\(batch) payload=\(payload) client-auth=\(clientAuth.rawValue)"
+        + " (\(signedTogether) signed together): \(requests) requests in "
         + String(
           format: "%.2f s = %.0f requests/s for all %d replicas on one core", seconds, throughput,
           replicas)
     )
     if json {
       print(
-        #"{"requests":\#(requests),"replicas":\#(replicas),"batch":\#(batch),"payload":\#(payload),"seconds":\#(seconds),"requests_per_s":\#(throughput)}"#
+        #"{"requests":\#(requests),"replicas":\#(replicas),"batch":\#(batch),"payload":\#(payload),"client_auth":"\#(clientAuth.rawValue)","signed_together":\#(signedTogether),"seconds":\#(seconds),"requests_per_s":\#(throughput)}"#
       )
     }
   }

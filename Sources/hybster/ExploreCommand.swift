@@ -59,6 +59,12 @@ struct ExploreCommand: ParsableCommand {
   @Flag(help: "Let the Byzantine replica propose a request no client sent.")
   var inventedRequests = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Client request authentication (issue 13).",
+      valueName: ClientAuthMode.allCases.map(\.rawValue).joined(separator: "|")))
+  var clientAuth = ClientAuthMode.signatures.rawValue
+
   @Option(help: "Stop after this many states.")
   var stateLimit = 5_000_000
 
@@ -140,6 +146,12 @@ struct ExploreCommand: ParsableCommand {
     }
     bounds.includeStatus = status
     bounds.inventedRequests = inventedRequests
+    guard let mode = ClientAuthMode(rawValue: clientAuth) else {
+      throw ValidationError(
+        "unknown client authentication '\(clientAuth)'; one of "
+          + ClientAuthMode.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+    bounds.clientAuthentication = mode
     bounds.stateLimit = stateLimit
     return bounds
   }

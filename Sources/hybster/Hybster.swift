@@ -6,7 +6,8 @@ struct Hybster: AsyncParsableCommand {
     commandName: "hybster",
     abstract: "Hybster: hybrid Byzantine fault-tolerant state-machine replication (EuroSys 2017).",
     subcommands: [
-      LocalCommand.self, ConfigCommand.self, ReplicaCommand.self, BenchCommand.self, KVCommand.self,
+      LocalCommand.self, ConfigCommand.self, ClientCommand.self, ReplicaCommand.self,
+      BenchCommand.self, KVCommand.self,
       SimulateCommand.self, ExploreCommand.self, CoreBenchCommand.self, PillarBenchCommand.self,
       TrInXBenchCommand.self,
     ]

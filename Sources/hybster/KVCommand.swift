@@ -14,7 +14,7 @@ struct KVCommand: AsyncParsableCommand {
     commandName: "kv",
     abstract: "Send one request to a cluster running the key-value store.",
     usage: """
-      hybster kv --config <file> [--client-keys <file>] [--client-id <n>] put <key> <value>
+      hybster kv --config <file> [--key <file>] put <key> <value>
       hybster kv --config <file> get <key>
       hybster kv --config <file> delete <key>
       hybster kv --config <file> cas <key> <expected> <new>
@@ -29,11 +29,11 @@ struct KVCommand: AsyncParsableCommand {
   @Option(help: "The cluster configuration (cluster.json).")
   var config: String
 
-  @Option(help: "The client authority (default: clients.key next to the config).")
-  var clientKeys: String?
-
-  @Option(help: "Client id (default: random in 1000...1000000).")
-  var clientId: Int?
+  @Option(
+    help:
+      "The client's key file (default: client.key next to the config; `hybster client new` makes others)."
+  )
+  var key: String?
 
   @Flag(help: "For cas: succeed only if the key is absent (then give only <key> <new>).")
   var expectAbsent = false
@@ -49,9 +49,6 @@ struct KVCommand: AsyncParsableCommand {
 
   func validate() throws {
     _ = try parsedOperation()
-    if let clientId, !(1...Int(UInt32.max)).contains(clientId) {
-      throw ValidationError("--client-id must be between 1 and \(UInt32.max)")
-    }
     guard timeout > 0, timeout.isFinite else {
       throw ValidationError("--timeout must be a positive number of seconds")
     }
@@ -99,10 +96,8 @@ struct KVCommand: AsyncParsableCommand {
           "the cluster in \(config) runs the \(describe(cluster.service)), not the key-value "
             + "store; create it with `hybster config init --service kv`")
       }
-      let authority = try loadClientAuthority(
-        path: Paths.clientKeys(explicit: clientKeys, config: config), config: cluster)
-      let id = ClientID(clientId ?? Int.random(in: 1000...1_000_000))
-      let credentials = try authority.credentials(for: id)
+      let credentials = try loadCredentials(
+        path: Paths.clientKey(explicit: key, config: config), config: cluster)
 
       let reply = try await Self.send(
         operation.encode(), config: cluster, credentials: credentials, timeout: timeout)

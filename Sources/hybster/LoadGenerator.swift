@@ -69,7 +69,7 @@ struct LoadSettings: Sendable {
   var progress = true
 }
 
-/// A closed-loop load generator: `clients` ``HybsterClient``s (ids 1...C) with
+/// A closed-loop load generator: one ``HybsterClient`` per client key with
 /// `outstanding` lanes each, all on one event-loop thread. Every completion submits the
 /// next request from its callback (no task per request) until the deadline; requests
 /// completing in the warmup or after the deadline are not counted.
@@ -77,12 +77,8 @@ enum LoadGenerator {
   /// Runs the load against `config` and reports the measurement window. Cancelling the
   /// calling task stops the run and shuts the clients down.
   static func run(
-    config: ClusterConfig, authority: ClientAuthority, settings: LoadSettings
+    config: ClusterConfig, credentials: [ClientCredentials], settings: LoadSettings
   ) async throws -> BenchReport {
-    var credentials: [ClientCredentials] = []
-    for id in 1...settings.clients {
-      credentials.append(try authority.credentials(for: ClientID(id)))
-    }
     if settings.payload > config.protocolParameters.maxOperationSize {
       throw CLIError(
         "--payload \(settings.payload) exceeds the cluster's maxOperationSize "
@@ -319,6 +315,7 @@ final class ClosedLoopWorker: Sendable {
     case .timeout: "timeout"
     case .shutdown: "shutdown"
     case .connectionFailed: "connection failed"
+    case .refused: "refused"
     }
   }
 }

@@ -119,8 +119,15 @@ struct LocalCommand: AsyncParsableCommand {
         }
       }
       let processes: ProcessCluster
+      let keyed: ClusterConfig
+      let loadClients = (0..<load.settings.clients).map { _ in ClientSecretKeys.generate() }
       do {
-        try ClusterSetup.write(config, to: directory)
+        keyed = try ClusterSetup.write(config, to: directory).config
+        let admitted = ClientDirectoryFiles.path(
+          of: keyed, configPath: ClusterSetup.configPath(in: directory))
+        for (index, client) in loadClients.enumerated() {
+          try ClientDirectoryFiles.admit(client.publicKeys, name: "load-\(index)", in: admitted)
+        }
         processes = try ProcessCluster(executable: currentExecutablePath(), directory: directory)
       } catch {
         cleanUp()
@@ -144,7 +151,8 @@ struct LocalCommand: AsyncParsableCommand {
 
       let started = CPUSample.now()
       let run = LocalRun(
-        config: config, directory: directory, processes: processes, settings: load.settings,
+        config: keyed, clients: loadClients, directory: directory, processes: processes,
+        settings: load.settings,
         logLevel: logLevel, startupTimeout: startupTimeout, durability: durability,
         killLeaderAfter: killLeaderAfter.map { load.settings.warmup + $0 })
       let task = Task { try await run.execute() }
@@ -220,6 +228,8 @@ struct LocalCommand: AsyncParsableCommand {
 /// The part of `local` that the interrupt handler can cancel: start, wait, measure.
 struct LocalRun: Sendable {
   let config: ClusterConfig
+  /// The load generator's clients, admitted by the replicas.
+  let clients: [ClientSecretKeys]
   let directory: String
   let processes: ProcessCluster
   let settings: LoadSettings
@@ -245,8 +255,8 @@ struct LocalRun: Sendable {
       "started \(config.replicas.count) replicas (client ports \(ports); logs in \(directory))")
     try await processes.waitUntilReady(config: config, timeout: startupTimeout)
 
-    let authority = try loadClientAuthority(
-      path: ClusterSetup.clientKeyPath(in: directory), config: config)
+    var credentials: [ClientCredentials] = []
+    for client in clients { credentials.append(try config.credentials(for: client)) }
     let crash = killLeaderAfter.map { delay in
       Task { [processes] in
         try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
@@ -257,12 +267,13 @@ struct LocalRun: Sendable {
     defer { crash?.cancel() }
     do {
       var report = try await LoadGenerator.run(
-        config: config, authority: authority, settings: settings)
+        config: config, credentials: credentials, settings: settings)
       report.replicas = config.replicas.count
       report.batch = config.protocolParameters.maxBatchSize
       report.pillars = config.protocolParameters.pillarCount
       report.rotatingLeaders = config.protocolParameters.rotateLeaders
       report.durability = durability.rawValue
+      report.clientAuthentication = config.protocolParameters.clientAuthentication.rawValue
       return report
     } catch let error as CancellationError {
       throw error

@@ -68,7 +68,7 @@ private struct Workload {
   let instanceCount: Int
   let requests: Int
   static let groupKey = [UInt8](repeating: 7, count: 32)
-  static let secrets = (0..<3).map { [UInt8](repeating: UInt8($0 + 1), count: 32) }
+  static let keys = InProcessKeys(replicas: 3, clients: 1)
 
   init(pillars: Int, batch: Int, instances: Int) throws {
     pillarCount = pillars
@@ -80,7 +80,7 @@ private struct Workload {
     let perPillar = max(1, instances / pillars)
     instanceCount = perPillar * pillars
     requests = instanceCount * batch
-    let credentials = ClientCredentials(client: 1, replicaSecrets: Self.secrets)
+    let credentials = Self.keys.credentials(0, mode: configuration.clientAuthentication)
     let localK = configuration.checkpointInterval / UInt64(pillars)
     var inputs: [[PillarInput]] = []
     var sequence: UInt64 = 0
@@ -149,7 +149,7 @@ private struct Workload {
         trinx: try TrInXInstance(
           id: configuration.trinxInstance(of: 1, pillar: u), counterCount: CounterLayout.count,
           key: Self.groupKey),
-        keyring: ClientKeyring(replicaSecret: Self.secrets[1]))
+        clients: Self.keys.authenticator(1, mode: configuration.clientAuthentication))
     }
     let inputs = self.inputs
     let start = DispatchTime.now().uptimeNanoseconds

@@ -81,10 +81,13 @@ struct ReplicaCommand: AsyncParsableCommand {
       }
       do {
         _ = try replicaKeys.groupKeyBytes()
-        _ = try replicaKeys.clientSecretBytes()
+        _ = try replicaKeys.agreementKeyBytes()
       } catch {
         throw CLIError("invalid key file \(keyPath): \(error)")
       }
+
+      let clients = try ClientDirectoryFiles.load(
+        from: ClientDirectoryFiles.path(of: cluster, configPath: config))
 
       let level = Logger.Level(rawValue: logLevel) ?? .info
       LoggingSystem.bootstrap { label in
@@ -96,7 +99,7 @@ struct ReplicaCommand: AsyncParsableCommand {
       logger[metadataKey: "replica"] = "\(replica)"
 
       let node = try ReplicaNode(
-        config: cluster, id: replica, keys: replicaKeys, logger: logger,
+        config: cluster, id: replica, keys: replicaKeys, clients: clients, logger: logger,
         options: ReplicaNode.Options(
           dataDirectory: dataDir ?? Paths.directory(of: keyPath), durability: durability,
           reservationStep: reservationStep))

@@ -66,6 +66,20 @@ struct SimulateCommand: AsyncParsableCommand {
       valueName: (AttackCampaignKind.allCases.map(\.rawValue) + ["none"]).joined(separator: "|")))
   var campaign: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Client request authentication (issue 13); default: each seed draws, mostly signatures.",
+      valueName: ClientAuthMode.allCases.map(\.rawValue).joined(separator: "|")))
+  var clientAuth: String?
+
+  @Flag(
+    inversion: .prefixedNo,
+    help: """
+      A Byzantine client (partial authenticators, foreign signatures, replays, another \
+      client's id) next to the honest ones; default: each seed draws.
+      """)
+  var byzantineClient: Bool?
+
   @Flag(help: "Print one JSON object on the last line.")
   var json = false
 
@@ -93,6 +107,15 @@ struct SimulateCommand: AsyncParsableCommand {
       byzantineAtMaximum: byzantineMax, traceLength: trace, pillars: pillars,
       rotateLeaders: rotate, holdBack: holdBack, twins: twins)
     options.powerCut = powerCut
+    options.byzantineClient = byzantineClient
+    if let clientAuth {
+      guard let mode = ClientAuthMode(rawValue: clientAuth) else {
+        throw ValidationError(
+          "unknown client authentication '\(clientAuth)'; one of "
+            + ClientAuthMode.allCases.map(\.rawValue).joined(separator: ", "))
+      }
+      options.clientAuthentication = mode
+    }
     if let holdKinds {
       var kinds: Set<MessageKind> = []
       for name in holdKinds.split(separator: ",") {
@@ -159,7 +182,8 @@ struct SimulateCommand: AsyncParsableCommand {
     print(
       """
       runs \(summary.runs), violations \(summary.violations.count), liveness checked \
-      \(summary.livenessChecked), liveness not checked \(summary.livenessNotChecked)
+      \(summary.livenessChecked), liveness not checked \(summary.livenessNotChecked) \
+      (\(summary.inventedRequestRuns) after an invented request executed with macs)
       simulated requests \(summary.requests), simulated messages \(summary.messages), \
       events \(summary.events)
       wall \(String(format: "%.2f", summary.wallSeconds)) s, \
@@ -167,6 +191,8 @@ struct SimulateCommand: AsyncParsableCommand {
       runs with a view change \(summary.runsWithViewChange), adversary moves \
       \(summary.adversaryMoves), messages held back \(summary.messagesHeld)
       strategies exercised: \(summary.strategies.sorted().map(\.rawValue).joined(separator: ", "))
+      client auth: signatures \(summary.runs(.signatures)) runs, macs \(summary.runs(.macs)) \
+      runs; with a Byzantine client \(summary.runsWithByzantineClient)
       """)
     if json {
       let object: [String: Any] = [
@@ -174,9 +200,12 @@ struct SimulateCommand: AsyncParsableCommand {
         "violatingSeeds": summary.violations.map(\.seed),
         "livenessChecked": summary.livenessChecked,
         "livenessNotChecked": summary.livenessNotChecked, "requests": summary.requests,
+        "inventedRequestRuns": summary.inventedRequestRuns,
         "messages": summary.messages, "events": summary.events,
         "wallSeconds": summary.wallSeconds, "requestsPerSecond": summary.requestsPerSecond,
         "reproduce": summary.violations.map(\.reproduceCommand),
+        "signatureRuns": summary.runs(.signatures), "macRuns": summary.runs(.macs),
+        "byzantineClientRuns": summary.runsWithByzantineClient,
       ]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
       print(String(decoding: data, as: UTF8.self))

@@ -30,7 +30,7 @@ struct EndToEndTests {
     for client in 0..<4 {
       for lane in 0..<2 {
         lanes.append(
-          Lane(credentials: cluster.credentials(client: ClientID(client)), lane: UInt32(lane)))
+          Lane(credentials: cluster.credentials(client: client), lane: UInt32(lane)))
       }
     }
     var submitted = 0

@@ -54,9 +54,9 @@ struct ExactlyOnceTests {
 
   @Test("the same request twice in one batch, or in two instances, executes once")
   func proposedTwice() {
-    let keyring = ClientKeyring(replicaSecret: Keys.replicaSecret(0))
     var stage = ExecutionStage(
-      service: MicrobenchmarkService(), replica: 0, checkpointInterval: 100, keyring: keyring)
+      service: MicrobenchmarkService(), replica: 0, checkpointInterval: 100,
+      keyring: Keys.keyring(0))
     var replies: [Reply] = []
     let request = Self.put(1)
     _ = stage.execute(
@@ -69,9 +69,8 @@ struct ExactlyOnceTests {
 
   @Test("stale sequence numbers are skipped and never answered")
   func staleSequence() {
-    let keyring = ClientKeyring(replicaSecret: Keys.replicaSecret(1))
     var stage = ExecutionStage(
-      service: KeyValueStore(), replica: 1, checkpointInterval: 100, keyring: keyring)
+      service: KeyValueStore(), replica: 1, checkpointInterval: 100, keyring: Keys.keyring(1))
     var replies: [Reply] = []
     _ = stage.execute(order: 1, view: 0, batch: Batch(requests: [Self.put(5)]), replies: &replies)
     _ = stage.execute(order: 2, view: 0, batch: Batch(requests: [Self.put(3)]), replies: &replies)

@@ -7,6 +7,8 @@ import TrInX
 @Suite("Forged certificates and client authentication (§5.1, §5.2.1)")
 struct ForgeryTests {
   static let credentials = Keys.credentials(client: 3, replicas: 3)
+  /// The same client with MAC authenticators.
+  static let macCredentials = Keys.credentials(client: 3, replicas: 3, mode: .macs)
   static let batch = Batch(requests: [credentials.request(lane: 0, sequence: 1, operation: [1])])
 
   enum PrepareForgery: String, CaseIterable, CustomTestStringConvertible {
@@ -118,10 +120,10 @@ struct ForgeryTests {
     #expect(leader.handle(.message(.commit(genuine), from: 1)).deliveries.map(\.order) == [1])
   }
 
-  @Test("a request whose tag for a follower is wrong is not COMMITted by that follower")
+  @Test("macs: a request whose tag for a follower is wrong is not COMMITted by that follower")
   func badTagForOneFollower() {
-    let cluster = Cluster(testConfiguration()) { CountingService() }
-    var request = Self.credentials.request(lane: 0, sequence: 1, operation: [1])
+    let cluster = Cluster(testConfiguration(auth: .macs)) { CountingService() }
+    var request = Self.macCredentials.request(lane: 0, sequence: 1, operation: [1])
     var tag = request.authenticator[2].bytes
     tag[0] ^= 0xFF
     request.authenticator[2] = AuthenticationTag(bytes: tag)!
@@ -138,7 +140,8 @@ struct ForgeryTests {
     #expect(cluster.executions[1].lastExecuted == 1)
     #expect(cluster.executions[2].lastExecuted == 1)
     // The bad tag did not knock replica 2 out of the order: it COMMITs the next one.
-    cluster.input(.request(Self.credentials.request(lane: 0, sequence: 2, operation: [2])), at: 0)
+    cluster.input(
+      .request(Self.macCredentials.request(lane: 0, sequence: 2, operation: [2])), at: 0)
     cluster.run()
     let laterCommitsBy2 = cluster.sent.filter {
       if case .commit(let c) = $0.message { c.replica == 2 && c.order == 2 } else { false }
@@ -147,16 +150,23 @@ struct ForgeryTests {
     #expect(cluster.executions[2].lastExecuted == 2)
   }
 
-  @Test("a request invented by the leader (valid TrInX certificate, bad client tags) is refused")
-  func leaderForgedRequest() {
-    var follower1 = Keys.pillar(testConfiguration(), replica: 1)
-    let follower2 = Keys.pillar(testConfiguration(), replica: 2)
+  @Test(
+    "a request invented by the leader (valid TrInX certificate, bad client tags or signature) is refused",
+    arguments: ClientAuthMode.allCases)
+  func leaderForgedRequest(mode: ClientAuthMode) {
+    let configuration = testConfiguration(auth: mode)
+    var follower1 = Keys.pillar(configuration, replica: 1)
+    let follower2 = Keys.pillar(configuration, replica: 2)
     // The leader knows only its own client key k(c, 0): it can tag for itself, and
-    // fills the other positions with guesses.
-    let leaderKey = ClientKeyring.derive(clientKeyFor: 3, replicaSecret: Keys.replicaSecret(0))
+    // fills the other positions with guesses; it copies the signature of a genuine
+    // request of the client.
+    var leaderKeyring = Keys.keyring(0)
+    let leaderKey = leaderKeyring.key(for: Keys.clientID(3))!
     var invented = Request(
-      client: 3, lane: 0, sequence: 1, operation: Array("transfer all".utf8), authenticator: [])
-    let ownTag = MACKey(key: leaderKey).tag(invented.digest)
+      client: Keys.clientID(3), lane: 0, sequence: 1, operation: Array("transfer all".utf8),
+      authenticator: [],
+      signature: Self.credentials.request(lane: 0, sequence: 1, operation: [1]).signature)
+    let ownTag = leaderKey.tag(invented.payloadDigest)
     invented.authenticator = [ownTag, ownTag, ownTag]
     let prepare = Forge.prepare(order: 1, batch: Batch(requests: [invented]))
     for (pillar, id) in [(follower1, ReplicaID(1)), (follower2, ReplicaID(2))] {

@@ -1,18 +1,67 @@
 import HybsterCore
 import TrInX
 
-/// Keys shared by every test: the TrInX group key and one secret per replica.
+/// Keys shared by every test: the TrInX group key, one X25519 key per replica, and
+/// the test clients' keys (issue 13). Client ids derive from the keys: tests name a
+/// client by its *number* and ``clientID(_:)`` gives its id.
 enum Keys {
   static let group: [UInt8] = Array(repeating: 0x42, count: 32)
 
-  static func replicaSecret(_ replica: Int) -> [UInt8] {
+  /// Replica `replica`'s raw X25519 private key.
+  static func replicaAgreementKey(_ replica: Int) -> [UInt8] {
     Array(repeating: UInt8(replica + 1), count: 32)
   }
 
-  static func replicaSecrets(_ n: Int) -> [[UInt8]] { (0..<n).map(replicaSecret) }
+  /// The test clients every keyring admits.
+  static let clientCount = 32
 
-  static func credentials(client: ClientID, replicas n: Int) -> ClientCredentials {
-    ClientCredentials(client: client, replicaSecrets: replicaSecrets(n))
+  /// Test client `number`'s private keys.
+  static func client(_ number: Int) -> ClientSecretKeys { clients[number] }
+
+  private static let clients: [ClientSecretKeys] = (0..<clientCount).map { number in
+    // Force-try: any 32 bytes are a valid private key.
+    try! ClientSecretKeys(
+      signing: Array(repeating: UInt8(number), count: 31) + [0x5C],
+      agreement: Array(repeating: UInt8(number), count: 31) + [0xA6])
+  }
+
+  /// Test client `number`'s id.
+  static func clientID(_ number: Int) -> ClientID { clients[number].publicKeys.id }
+
+  /// The test number of the client with id `id`.
+  static func clientNumber(_ id: ClientID) -> Int? { clients.firstIndex { $0.publicKeys.id == id } }
+
+  /// The directory of every test client.
+  static let directory = try! ClientDirectory(clients.map(\.publicKeys))
+
+  /// Replica keyrings with their key caches filled (copies derive no key again).
+  private static let keyrings: [ClientKeyring] = (0..<8).map { r in
+    var keyring = try! ClientKeyring(
+      replica: ReplicaID(r), agreementKey: replicaAgreementKey(r), directory: directory)
+    for id in directory.ids { _ = keyring.key(for: id) }
+    return keyring
+  }
+
+  /// Replica `replica`'s keyring.
+  static func keyring(_ replica: Int) -> ClientKeyring { keyrings[replica] }
+
+  /// The replicas' raw X25519 public keys, in replica order.
+  static func replicaPublicKeys(_ n: Int) -> [[UInt8]] { keyrings.prefix(n).map(\.publicKey) }
+
+  /// What a pillar of `replica` authenticates requests with.
+  static func authenticator(_ replica: Int, mode: ClientAuthMode = .signatures)
+    -> RequestAuthenticator
+  {
+    RequestAuthenticator(keyring: keyring(replica), mode: mode)
+  }
+
+  /// Test client `client`'s credentials towards `n` replicas.
+  static func credentials(client: Int, replicas n: Int, mode: ClientAuthMode = .signatures)
+    -> ClientCredentials
+  {
+    // Force-try: the replicas' public keys are valid.
+    try! ClientCredentials(
+      secret: Keys.client(client), replicaKeys: replicaPublicKeys(n), mode: mode)
   }
 
   static func pillar(_ configuration: ProtocolConfiguration, replica: ReplicaID) -> OrderingPillar {
@@ -25,8 +74,7 @@ enum Keys {
   ) -> ExecutionStage<Service> {
     ExecutionStage(
       service: service, replica: ReplicaID(replica),
-      checkpointInterval: configuration.checkpointInterval,
-      keyring: ClientKeyring(replicaSecret: replicaSecret(replica)))
+      checkpointInterval: configuration.checkpointInterval, keyring: keyring(replica))
   }
 }
 
@@ -176,8 +224,9 @@ final class Cluster<Service: ReplicatedService> {
     viewsInstalled = Array(repeating: [], count: n)
   }
 
-  func credentials(client: ClientID) -> ClientCredentials {
-    Keys.credentials(client: client, replicas: n)
+  /// Test client `client`'s credentials, in the configuration's mode.
+  func credentials(client: Int) -> ClientCredentials {
+    Keys.credentials(client: client, replicas: n, mode: configuration.clientAuthentication)
   }
 
   /// Gives `input` to replica `r` and carries out its actions.
@@ -296,7 +345,7 @@ final class Cluster<Service: ReplicatedService> {
       key: Keys.group, restoredCounters: counters)
     pillars[i] = OrderingPillar(
       recovering: journals[i], configuration: configuration, replica: r, trinx: trinx,
-      keyring: ClientKeyring(replicaSecret: Keys.replicaSecret(i)),
+      clients: Keys.authenticator(i, mode: configuration.clientAuthentication),
       executedThrough: executions[i].lastExecuted)
     var actions: [PillarAction] = []
     pillars[i].resume(into: &actions)
@@ -398,11 +447,12 @@ extension Array where Element == PillarAction {
 
 /// A configuration for tests (n replicas, small K and W by default).
 func testConfiguration(
-  n: Int = 3, k: UInt64 = 4, w: UInt64 = 8, batch: Int = 1, inFlight: Int = 8
+  n: Int = 3, k: UInt64 = 4, w: UInt64 = 8, batch: Int = 1, inFlight: Int = 8,
+  auth: ClientAuthMode = .signatures
 ) -> ProtocolConfiguration {
   let c = ProtocolConfiguration(
     replicaCount: n, checkpointInterval: k, windowSize: w, maxBatchSize: batch,
-    maxInFlight: inFlight)
+    maxInFlight: inFlight, clientAuthentication: auth)
   try! c.validate()
   return c
 }

@@ -27,7 +27,7 @@ extension Keys {
     OrderingPillar(
       configuration: configuration, replica: replica, pillar: pillar,
       trinx: trinx(configuration, replica: replica, pillar: pillar),
-      keyring: ClientKeyring(replicaSecret: replicaSecret(Int(replica))))
+      clients: authenticator(Int(replica), mode: configuration.clientAuthentication))
   }
 
   /// All P pillars of `replica` and their coordinator.
@@ -105,8 +105,9 @@ final class PillarCluster<Service: ReplicatedService> {
       repeating: Array(repeating: false, count: configuration.pillarCount), count: n)
   }
 
-  func credentials(client: ClientID) -> ClientCredentials {
-    Keys.credentials(client: client, replicas: n)
+  /// Test client `client`'s credentials, in the configuration's mode.
+  func credentials(client: Int) -> ClientCredentials {
+    Keys.credentials(client: client, replicas: n, mode: configuration.clientAuthentication)
   }
 
   /// Gives `input` to replica `r` and carries out its actions.

@@ -28,11 +28,11 @@ struct PillarLane {
 }
 
 extension PillarCluster {
-  /// A lane of `client` ordered by pillar `pillar`.
-  func pillarLane(client: ClientID, pillar: Int) -> PillarLane {
+  /// A lane of test client `client` ordered by pillar `pillar`.
+  func pillarLane(client: Int, pillar: Int) -> PillarLane {
     PillarLane(
-      credentials: credentials(client: client), lane: lane(of: client, orderedBy: pillar),
-      pillar: pillar)
+      credentials: credentials(client: client),
+      lane: lane(of: Keys.clientID(client), orderedBy: pillar), pillar: pillar)
   }
 
   /// Checks what every live replica executed: the same gap-free global order.
@@ -80,14 +80,14 @@ struct PillarTests {
     // Three clients with one lane in every pillar, plus a second lane per client
     // wherever the hash puts it.
     var lanes: [PillarLane] = []
-    for client in ClientID(1)...3 {
+    for client in 1...3 {
       for pillar in 0..<pillars { lanes.append(cluster.pillarLane(client: client, pillar: pillar)) }
       let extra = cluster.credentials(client: client)
       let lane = UInt32(500 + client)
       lanes.append(
         PillarLane(
           credentials: extra, lane: lane,
-          pillar: configuration.layout.pillar(ofClient: client, lane: lane)))
+          pillar: configuration.layout.pillar(ofClient: extra.client, lane: lane)))
     }
     #expect(Set(lanes.map(\.pillar)) == Set(0..<pillars))
     let rounds = 8
@@ -574,7 +574,8 @@ struct PillarTests {
       #expect(cluster.replicas[Int(r)].pillars.allSatisfy { $0.view == 1 && !$0.isChangingView })
     }
     // The awaited request is executed in view 1, and so are later ones.
-    let awaitedKey = RequestKey(client: 8, lane: lanes[1].lane, sequence: awaited.sequence)
+    let awaitedKey = RequestKey(
+      client: Keys.clientID(8), lane: lanes[1].lane, sequence: awaited.sequence)
     for r in 1...2 { #expect(cluster.executed[r].contains(awaitedKey), "replica \(r)") }
     for _ in 0..<4 {
       for i in lanes.indices { cluster.input(.request(lanes[i].request()), at: 1) }
@@ -634,7 +635,8 @@ struct PillarTests {
     }
     let last = cluster.executions[2].lastExecuted
     cluster.expectSameGapFreeOrder(of: [0, 2], through: last)
-    let awaitedKey = RequestKey(client: 9, lane: lanes[1].lane, sequence: awaited.sequence)
+    let awaitedKey = RequestKey(
+      client: Keys.clientID(9), lane: lanes[1].lane, sequence: awaited.sequence)
     #expect(cluster.executed[0].contains(awaitedKey) && cluster.executed[2].contains(awaitedKey))
     #expect(cluster.executed[2].count == 6 + 1 + 2 * 3)
   }

@@ -11,8 +11,9 @@ import Synchronization
 import Testing
 import TrInX
 
-/// Issue 11, item 3: a connection carries nothing until its peer proved the identity
-/// its HELLO claims; strangers are refused, with few log lines, within limits.
+/// Issue 11, item 3, and issue 13: a connection carries nothing until its peer proved
+/// the identity its HELLO claims; strangers and clients the group does not admit are
+/// refused — clients with a REFUSED saying why — with few log lines, within limits.
 @Suite("Authenticated connections (issue 11)", .serialized)
 struct AuthenticatedConnectionTests {
   /// Records the frames a raw connection receives.
@@ -95,21 +96,24 @@ struct AuthenticatedConnectionTests {
 
   @Test("strangers are refused on client and peer ports; a proven client gets its replies")
   func strangersAreRefused() async throws {
-    let config = try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue)
-    let keys = ClusterSetup.generateKeys(replicaCount: 3)
+    let keys = ClusterSetup.generate(
+      try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue), clients: 2)
+    let config = keys.config
     var logger = Logger(label: "test")
     logger.logLevel = .warning
     let options = ReplicaNode.Options(
       clientConnections: ConnectionLimits(
         total: 64, perAddress: 4, handshakeTimeout: .seconds(10), frameTimeout: .seconds(2)))
     let nodes = try keys.replicas.map {
-      try ReplicaNode(config: config, id: $0.replica, keys: $0, logger: logger, options: options)
+      try ReplicaNode(
+        config: config, id: $0.replica, keys: $0, clients: keys.directory, logger: logger,
+        options: options)
     }
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       for node in nodes { tasks.addTask { try await node.run() } }
       defer { tasks.cancelAll() }
-      let credentials = try keys.clients.credentials(for: 7)
+      let credentials = try keys.credentials(0)
       let client = HybsterClient(
         config: config, credentials: credentials, lanes: 1, eventLoopGroup: group,
         connectTimeout: .seconds(180))
@@ -119,16 +123,42 @@ struct AuthenticatedConnectionTests {
       let clientPort = config.replicas[0].clientPort
       let peerPort = config.replicas[0].peerPort
 
-      // A stranger claiming client 7 with a wrong proof: closed, and no reply reached it
-      // while the real client 7 went on.
+      // An admitted client claiming another client's id, proving with its own key
+      // (issue 13): refused with a clear reason and closed, and no reply reached it
+      // while the real client went on.
+      let other = try keys.credentials(1)
       let impostor = try await Raw(port: clientPort, group: group)
-      try await impostor.send(.hello(Hello(role: .client(7))))
-      _ = try await impostor.challenge()
+      try await impostor.send(.hello(Hello(role: .client(credentials.client))))
+      let nonce = try await impostor.challenge().nonce
       try await impostor.send(
-        .proof(HandshakeProof(mac: TrInXMAC(bytes: [UInt8](repeating: 1, count: 32))!)))
+        .proof(HandshakeProof(mac: other.connectionProof(challenge: nonce, replica: 0))))
       #expect(try KeyValueResult.decode(try await client.submit(put)) == .ok)
       #expect(await impostor.closed(within: .seconds(10)))
-      #expect(impostor.recorder.frames.withLock { $0.count } == 1)
+      let answers = impostor.recorder.frames.withLock { $0 }
+      #expect(answers.count == 2)
+      guard case .refused(let refusal) = answers.last else {
+        Issue.record("no REFUSED for a forged identity: \(answers)")
+        return
+      }
+      #expect(refusal.reason == .invalidProof)
+      #expect(refusal.detail.contains("client \(credentials.client)"))
+
+      // A client the group does not admit: its request fails with the replicas' reason.
+      let stranger = HybsterClient(
+        config: config, credentials: try config.credentials(for: .generate()), lanes: 1,
+        eventLoopGroup: group, giveUpAfter: .seconds(20), connectTimeout: .seconds(60))
+      try await stranger.connect()
+      do {
+        _ = try await stranger.submit(put)
+        Issue.record("a client the group does not admit was served")
+      } catch let error as HybsterClientError {
+        guard case .refused(let reason) = error else {
+          Issue.record("expected a refusal, got \(error)")
+          return
+        }
+        #expect(reason.contains("not admitted"))
+      }
+      await stranger.shutdown()
 
       // A request before the proof: closed.
       let eager = try await Raw(port: clientPort, group: group)
@@ -136,12 +166,17 @@ struct AuthenticatedConnectionTests {
       try await eager.send(.request(credentials.request(lane: 0, sequence: 1, operation: put)))
       #expect(await eager.closed(within: .seconds(10)))
 
-      // A proven client that sends another client's request: closed.
-      let other = try keys.clients.credentials(for: 9)
+      // A proven client that sends another client's request: refused and closed.
       let proven = try await Raw(port: clientPort, group: group)
       try await proven.prove(as: other)
       try await proven.send(.request(credentials.request(lane: 0, sequence: 1, operation: put)))
       #expect(await proven.closed(within: .seconds(10)))
+      #expect(
+        proven.recorder.frames.withLock { frames in
+          frames.contains {
+            if case .refused(let r) = $0 { r.reason == .wrongClient } else { false }
+          }
+        })
 
       // A proven client declaring a frame larger than one request of the largest
       // operation: refused at its length field.

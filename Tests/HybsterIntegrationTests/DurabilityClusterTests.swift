@@ -13,8 +13,8 @@ struct DurabilityClusterTests {
   /// task is cancelled (nothing is saved on the way out: what a restart finds is
   /// what the replica journaled before its messages left).
   struct Replicas {
-    let config: ClusterConfig
-    let keys: (replicas: [ReplicaKeys], clients: ClientAuthority)
+    let keys: GeneratedCluster
+    var config: ClusterConfig { keys.config }
     let directory: String
     let logger: Logger
 
@@ -23,16 +23,17 @@ struct DurabilityClusterTests {
       var logger = Logger(label: "test")
       logger.logLevel = logLevel
       return Replicas(
-        config: try LoopbackClusterTests.cluster(
-          replicas: 3, service: .keyValue, batch: batch, pillars: pillars),
-        keys: ClusterSetup.generateKeys(replicaCount: 3),
+        keys: ClusterSetup.generate(
+          try LoopbackClusterTests.cluster(
+            replicas: 3, service: .keyValue, batch: batch, pillars: pillars)),
         directory: NSTemporaryDirectory() + "hybster-durability-\(UUID().uuidString)",
         logger: logger)
     }
 
     func start(_ id: ReplicaID) throws -> Task<Void, any Error> {
       let node = try ReplicaNode(
-        config: config, id: id, keys: keys.replicas[Int(id)], logger: logger,
+        config: config, id: id, keys: keys.replicas[Int(id)], clients: keys.directory,
+        logger: logger,
         options: ReplicaNode.Options(dataDirectory: directory, durability: .fsync))
       return Task { try await node.run() }
     }
@@ -44,7 +45,7 @@ struct DurabilityClusterTests {
     let replicas = try Replicas.make(batch: 4, pillars: pillars, logLevel: .warning)
     defer { try? FileManager.default.removeItem(atPath: replicas.directory) }
     var tasks = try (0..<3).map { try replicas.start(ReplicaID($0)) }
-    try await KeyValueSession.run(replicas.config, authority: replicas.keys.clients) {
+    try await KeyValueSession.run(replicas.config, credentials: try replicas.keys.credentials()) {
       run async throws -> Void in
       for i in 0..<120 {
         #expect(
@@ -57,7 +58,7 @@ struct DurabilityClusterTests {
     let restart = ContinuousClock.now
     tasks = try (0..<3).map { try replicas.start(ReplicaID($0)) }
     defer { for task in tasks { task.cancel() } }
-    try await KeyValueSession.run(replicas.config, authority: replicas.keys.clients) {
+    try await KeyValueSession.run(replicas.config, credentials: try replicas.keys.credentials()) {
       run async throws -> Void in
       #expect(try await run(.get(key: KeyValueSession.key(0))) == .value(KeyValueSession.value(0)))
       print(
@@ -80,7 +81,7 @@ struct DurabilityClusterTests {
     defer { try? FileManager.default.removeItem(atPath: directory) }
     var tasks = try (0..<3).map { try replicas.start(ReplicaID($0)) }
     defer { for task in tasks { task.cancel() } }
-    try await KeyValueSession.run(replicas.config, authority: replicas.keys.clients) {
+    try await KeyValueSession.run(replicas.config, credentials: try replicas.keys.credentials()) {
       run async throws -> Void in
       for i in 0..<40 {
         #expect(
@@ -104,7 +105,7 @@ struct DurabilityClusterTests {
     let setAside = try FileManager.default.contentsOfDirectory(atPath: directory)
       .filter { $0.hasPrefix("replica-2-pillar-0-") && $0.hasSuffix(".corrupt") }
     #expect(!setAside.isEmpty)
-    try await KeyValueSession.run(replicas.config, authority: replicas.keys.clients) {
+    try await KeyValueSession.run(replicas.config, credentials: try replicas.keys.credentials()) {
       run async throws -> Void in
       for i in 0..<40 {
         #expect(

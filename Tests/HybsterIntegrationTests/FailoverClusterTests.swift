@@ -19,11 +19,13 @@ struct FailoverClusterTests {
     var config = try LoopbackClusterTests.cluster(
       replicas: 3, service: .keyValue, batch: 8, pillars: pillars, rotate: rotate)
     config.protocolParameters.viewChangeTimeoutTicks = 6  // 300 ms at 50 ms ticks
-    let keys = ClusterSetup.generateKeys(replicaCount: 3)
+    let keys = ClusterSetup.generate(config)
+    config = keys.config
     var logger = Logger(label: "failover-test")
     logger.logLevel = .critical
     let nodes = try keys.replicas.map {
-      try ReplicaNode(config: config, id: $0.replica, keys: $0, logger: logger)
+      try ReplicaNode(
+        config: config, id: $0.replica, keys: $0, clients: keys.directory, logger: logger)
     }
     let data = try await withThrowingTaskGroup(of: Void.self) { group in
       let leader = Task { try await nodes[0].run() }
@@ -34,7 +36,7 @@ struct FailoverClusterTests {
       }
       let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
       let client = HybsterClient(
-        config: config, credentials: try keys.clients.credentials(for: 11), lanes: 2,
+        config: config, credentials: try keys.credentials(), lanes: 2,
         eventLoopGroup: loop, giveUpAfter: .seconds(60), connectTimeout: .seconds(180))
       try await client.connect()
       func put(_ i: Int) async throws -> KeyValueResult {

@@ -8,12 +8,12 @@ import NIOPosix
 /// submits one operation and decodes its result, and shuts the client down.
 enum KeyValueSession {
   static func run<T>(
-    _ config: ClusterConfig, authority: ClientAuthority, client id: ClientID = 7,
+    _ config: ClusterConfig, credentials: ClientCredentials,
     _ body: (_ run: (KeyValueOperation) async throws -> KeyValueResult) async throws -> T
   ) async throws -> T {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let client = HybsterClient(
-      config: config, credentials: try authority.credentials(for: id), lanes: 1,
+      config: config, credentials: credentials, lanes: 1,
       eventLoopGroup: group, connectTimeout: .seconds(120))
     try await client.connect()
     let result = try await body { op in

@@ -74,18 +74,19 @@ struct LoopbackClusterTests {
   }
 
   static func withCluster(
-    _ config: ClusterConfig, _ body: @Sendable (ClientAuthority) async throws -> Void
+    _ config: ClusterConfig, _ body: @Sendable (GeneratedCluster) async throws -> Void
   ) async throws {
-    let keys = ClusterSetup.generateKeys(replicaCount: config.replicas.count)
+    let keys = ClusterSetup.generate(config)
     var logger = Logger(label: "test")
     logger.logLevel = .warning
     let nodes = try keys.replicas.map {
-      try ReplicaNode(config: config, id: $0.replica, keys: $0, logger: logger)
+      try ReplicaNode(
+        config: keys.config, id: $0.replica, keys: $0, clients: keys.directory, logger: logger)
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
       for node in nodes { group.addTask { try await node.run() } }
       defer { group.cancelAll() }
-      try await body(keys.clients)
+      try await body(keys)
     }
   }
 
@@ -95,10 +96,10 @@ struct LoopbackClusterTests {
   func keyValueEndToEnd(pillars: Int, rotate: Bool) async throws {
     let config = try Self.cluster(
       replicas: 3, service: .keyValue, pillars: pillars, rotate: rotate)
-    try await Self.withCluster(config) { authority in
+    try await Self.withCluster(config) { cluster in
       let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
       let client = HybsterClient(
-        config: config, credentials: try authority.credentials(for: 7), lanes: 4,
+        config: cluster.config, credentials: try cluster.credentials(), lanes: 4,
         eventLoopGroup: group, connectTimeout: .seconds(180))
       try await client.connect()
       func run(_ op: KeyValueOperation) async throws -> KeyValueResult {

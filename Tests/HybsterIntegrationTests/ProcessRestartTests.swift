@@ -23,12 +23,15 @@ struct ProcessRestartTests {
   final class Cluster: @unchecked Sendable {
     let directory: String
     let config: ClusterConfig
+    let credentials: ClientCredentials
     var processes: [Process?] = [nil, nil, nil]
 
     init() throws {
       directory = NSTemporaryDirectory() + "hybster-processes-\(UUID().uuidString)"
-      config = try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue, batch: 8)
-      try ClusterSetup.write(config, to: directory)
+      let written = try ClusterSetup.write(
+        try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue, batch: 8), to: directory)
+      config = written.config
+      credentials = try written.credentials()
     }
 
     func start(_ id: Int) throws {
@@ -70,8 +73,7 @@ struct ProcessRestartTests {
     func withClient<T>(
       _ body: (_ run: (KeyValueOperation) async throws -> KeyValueResult) async throws -> T
     ) async throws -> T {
-      let authority = try ClientAuthority.load(from: ClusterSetup.clientKeyPath(in: directory))
-      return try await KeyValueSession.run(config, authority: authority, client: 9, body)
+      try await KeyValueSession.run(config, credentials: credentials, body)
     }
   }
 

@@ -21,9 +21,9 @@ struct StateTransferClusterTests {
   func restartedFollowerCatchesUp(pillars: Int) async throws {
     // K = 8P, W = 32P, one request per instance (with P pillars, the others fill
     // each gap with an empty one): 80 requests pass ten checkpoints.
-    let config = try LoopbackClusterTests.cluster(
-      replicas: 3, service: .keyValue, batch: 1, pillars: pillars)
-    let keys = ClusterSetup.generateKeys(replicaCount: 3)
+    let keys = ClusterSetup.generate(
+      try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue, batch: 1, pillars: pillars))
+    let config = keys.config
     let dataDirectory = NSTemporaryDirectory() + "hybster-restart-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
     var logger = Logger(label: "test")
@@ -37,7 +37,8 @@ struct StateTransferClusterTests {
       onStateInstalled: { event in installed.withLock { $0.append(event) } })
     func start(_ id: ReplicaID) throws -> Task<Void, any Error> {
       let node = try ReplicaNode(
-        config: config, id: id, keys: keys.replicas[Int(id)], logger: logger, options: options)
+        config: config, id: id, keys: keys.replicas[Int(id)], clients: keys.directory,
+        logger: logger, options: options)
       return Task { try await node.run() }
     }
     var tasks = try (0..<3).map { try start(ReplicaID($0)) }
@@ -45,7 +46,7 @@ struct StateTransferClusterTests {
 
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let client = HybsterClient(
-      config: config, credentials: try keys.clients.credentials(for: 11), lanes: 1,
+      config: config, credentials: try keys.credentials(), lanes: 1,
       eventLoopGroup: group, connectTimeout: .seconds(180))
     try await client.connect()
     func run(_ op: KeyValueOperation) async throws -> KeyValueResult {

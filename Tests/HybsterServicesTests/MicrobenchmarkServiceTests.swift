@@ -46,12 +46,17 @@ struct MicrobenchmarkServiceTests {
   }
 
   @Test("inside an execution stage, checkpoints differ by operation count")
-  func checkpointsAreMeaningful() {
-    let keyring = ClientKeyring(replicaSecret: Array(repeating: 1, count: 32))
+  func checkpointsAreMeaningful() throws {
+    let client = try ClientSecretKeys(
+      signing: Array(repeating: 2, count: 32), agreement: Array(repeating: 3, count: 32))
+    let keyring = try ClientKeyring(
+      replica: 0, agreementKey: Array(repeating: 1, count: 32),
+      directory: ClientDirectory([client.publicKeys]))
     var a = ExecutionStage(
       service: MicrobenchmarkService(), replica: 0, checkpointInterval: 1, keyring: keyring)
     var b = a
-    let credentials = ClientCredentials(client: 1, replicaSecrets: [Array(repeating: 1, count: 32)])
+    let credentials = try ClientCredentials(
+      secret: client, replicaKeys: [keyring.publicKey], mode: .signatures)
     var replies: [Reply] = []
     let one = Batch(requests: [credentials.request(lane: 0, sequence: 1, operation: [])])
     let two = Batch(requests: [

@@ -77,6 +77,35 @@ struct ExplorerTests {
     #expect(result.states > 50)
   }
 
+  /// Issue 13, the gap of MAC authenticators: the Byzantine leader of view 0 proposes
+  /// an invented request to R1 alone, which refuses to COMMIT it but keeps it; R0's
+  /// VIEW-CHANGE makes R1 the leader of view 1, whose NEW-VIEW must re-propose it.
+  /// With MACs R2 cannot check it and executes it (found within the bound); with
+  /// signatures no correct replica executes it.
+  @Test(arguments: ClientAuthMode.allCases)
+  func inventedRequestThroughNewView(mode: ClientAuthMode) throws {
+    var bounds = ExplorerBounds()
+    bounds.byzantine = 0
+    bounds.maxView = 1
+    bounds.depth = 3
+    bounds.byzantineMoves = 2
+    bounds.timeouts = 1
+    bounds.inventedRequests = true
+    bounds.clientAuthentication = mode
+    let prefix = try ExplorerTrace.parse("request 0 -> r1\nrequest 0 -> r2\ntimeout r1")
+    let result = try ExplorerSearch.run(bounds: bounds, prefix: prefix)
+    switch mode {
+    case .macs:
+      let (violation, trace) = try #require(result.counterexample)
+      #expect(violation.property == .validity)
+      #expect(ExplorerTrace.replay(trace, bounds: bounds).violation == violation)
+    case .signatures:
+      #expect(result.counterexample == nil, "\(result)")
+      #expect(!result.truncated)
+      #expect(result.states > 10)
+    }
+  }
+
   /// The search is deterministic: the same bounds explore the same number of
   /// states and print the same counterexample.
   @Test func searchIsDeterministic() throws {

@@ -45,6 +45,14 @@ enum Fixtures {
       authenticator: [tag(1), tag(2), tag(3)])
   }
 
+  /// A request with a signature block: a leaf of a four-leaf tree (issue 13).
+  static func signedRequest() -> Request {
+    Request(
+      client: 7, lane: 1, sequence: 2, operation: [4, 5], authenticator: [],
+      signature: RequestSignature(
+        signature: (0..<64).map { UInt8($0) }, index: 2, path: [digest(7), digest(8)]))
+  }
+
   /// One or more samples of every message type, small enough to truncate byte by byte.
   static let samples: [WireMessage] = [
     .hello(Hello(role: .replica(2))),
@@ -53,6 +61,9 @@ enum Fixtures {
     .hello(Hello(role: .client(0xDEAD_BEEF), protocolVersion: 9)),
     .request(request()),
     .request(Request(client: 0, lane: 0, sequence: 0, operation: [], authenticator: [])),
+    .request(signedRequest()),
+    .refused(Refusal(reason: .unknownClient, detail: "client 7 is not admitted")),
+    .refused(Refusal(lane: 3, sequence: .max, reason: .operationTooLarge, detail: "")),
     .reply(
       Reply(
         client: 7, lane: 2, sequence: 1, replica: 1, view: 3, result: [9, 8, 7], tag: tag(4))),

@@ -64,7 +64,7 @@ struct FrameHandlerTests {
   func malformedFrame() throws {
     let channel = try decodingChannel()
     var buffer = Fixtures.frame(Fixtures.samples[0])
-    buffer.writeBytes(Fixtures.be(UInt32(2)) + [1, 0xEE])
+    buffer.writeBytes(Fixtures.be(UInt32(2)) + [WireCodec.protocolVersion, 0xEE])
     #expect(throws: WireError.unknownMessageType(0xEE)) {
       try channel.writeInbound(buffer)
     }

@@ -37,7 +37,7 @@ struct RobustnessTests {
   @Test("unknown versions are rejected")
   func unknownVersion() {
     var body = Array(Fixtures.body(Fixtures.samples[0]).readableBytesView)
-    for version: UInt8 in [0, 2, 0xFF] {
+    for version: UInt8 in [0, 1, 3, 0xFF] {
       body[0] = version
       #expect(Fixtures.bodyError(body) == .unknownVersion(version))
     }
@@ -47,7 +47,9 @@ struct RobustnessTests {
   func unknownType() {
     let known = Set(WireMessageType.allCases.map(\.rawValue))
     for type in UInt8.min...UInt8.max where !known.contains(type) {
-      #expect(Fixtures.bodyError([1, type, 0, 0, 0, 0]) == .unknownMessageType(type))
+      #expect(
+        Fixtures.bodyError([WireCodec.protocolVersion, type, 0, 0, 0, 0])
+          == .unknownMessageType(type))
     }
   }
 
@@ -79,7 +81,9 @@ struct RobustnessTests {
   func invalidHelloRole() {
     for role: UInt8 in [0, 3, 0xFF] {
       #expect(
-        Fixtures.bodyError([1, WireMessageType.hello.rawValue, 1, role, 0, 0, 0, 1])
+        Fixtures.bodyError([
+          WireCodec.protocolVersion, WireMessageType.hello.rawValue, 1, role, 0, 0, 0, 1,
+        ])
           == .invalidEnumValue(field: "hello.role", value: role))
     }
   }
@@ -119,7 +123,8 @@ struct RobustnessTests {
 
   /// A request body whose operation length field is `length`, followed by `extra` bytes.
   private func requestBody(operationLength length: UInt32, extra: Int) -> [UInt8] {
-    [1, WireMessageType.request.rawValue] + Fixtures.be(UInt32(7)) + Fixtures.be(UInt32(0))
+    [WireCodec.protocolVersion, WireMessageType.request.rawValue] + Fixtures.be(UInt32(7))
+      + Fixtures.be(UInt32(0))
       + Fixtures.be(UInt64(1)) + Fixtures.be(length) + [UInt8](repeating: 0, count: extra)
   }
 
@@ -155,7 +160,8 @@ struct RobustnessTests {
   @Test("batch counts are checked against the limit, then the readable bytes")
   func batchCounts() {
     let base: [UInt8] =
-      [1, WireMessageType.prepare.rawValue] + Fixtures.be(UInt64(1)) + Fixtures.be(UInt64(2))
+      [WireCodec.protocolVersion, WireMessageType.prepare.rawValue] + Fixtures.be(UInt64(1))
+      + Fixtures.be(UInt64(2))
     #expect(
       Fixtures.bodyError(base + Fixtures.be(UInt32(65_537)))
         == .fieldTooLarge(field: "prepare.batch", count: 65_537, limit: 65_536))

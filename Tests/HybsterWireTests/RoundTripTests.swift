@@ -29,7 +29,8 @@ struct RoundTripTests {
   @Test("type bytes are distinct and match the documented table")
   func typeBytes() {
     let table: [WireMessageType: UInt8] = [
-      .hello: 0x01, .request: 0x02, .reply: 0x03, .challenge: 0x04, .proof: 0x05, .prepare: 0x10,
+      .hello: 0x01, .request: 0x02, .reply: 0x03, .challenge: 0x04, .proof: 0x05, .refused: 0x06,
+      .prepare: 0x10,
       .commit: 0x11,
       .checkpoint: 0x12, .forwardedRequest: 0x13, .status: 0x14, .viewChange: 0x15,
       .newView: 0x16, .newViewAck: 0x17, .stateRequest: 0x20, .stateChunk: 0x21,

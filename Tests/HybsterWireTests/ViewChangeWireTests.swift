@@ -140,14 +140,16 @@ struct ViewChangeWireTests {
   }
 
   private static let viewChangeHeader: [UInt8] =
-    [1, WireMessageType.viewChange.rawValue] + Fixtures.be(UInt32(1)) + Fixtures.be(UInt64(4))
+    [WireCodec.protocolVersion, WireMessageType.viewChange.rawValue] + Fixtures.be(UInt32(1))
+    + Fixtures.be(UInt64(4))
     + Fixtures.be(UInt64(5))
   private static let checkpointHeader: [UInt8] =
     viewChangeHeader + [1] + Fixtures.be(UInt64(100)) + [UInt8](repeating: 0, count: 32)
   private static let newViewHeader: [UInt8] =
-    [1, WireMessageType.newView.rawValue] + Fixtures.be(UInt64(5))
+    [WireCodec.protocolVersion, WireMessageType.newView.rawValue] + Fixtures.be(UInt64(5))
   private static let newViewAckHeader: [UInt8] =
-    [1, WireMessageType.newViewAck.rawValue] + Fixtures.be(UInt32(1)) + Fixtures.be(UInt64(4))
+    [WireCodec.protocolVersion, WireMessageType.newViewAck.rawValue] + Fixtures.be(UInt32(1))
+    + Fixtures.be(UInt64(4))
   private static let padding = [UInt8](repeating: 0, count: 200)
 
   /// Bodies whose count field exceeds its limit, and the error each must fail with

@@ -44,6 +44,9 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// Ticks without progress (while work is outstanding) before a replica suspects
   /// the leader; doubled for every view change that fails in a row (§5.2.3).
   public var viewChangeTimeoutTicks: UInt64
+  /// How client requests are authenticated (issue 13): every replica must agree,
+  /// since with signatures it decides which requests execute.
+  public var clientAuthentication: ClientAuthMode
 
   /// Creates a configuration; call ``validate()`` before use.
   public init(
@@ -52,8 +55,9 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     maxBatchBytes: Int = 4 << 20, maxLanesPerClient: Int = 1024, pillarCount: Int = 1,
     rotateLeaders: Bool = false,
     trinxInstances: [TrInXInstanceID]? = nil,
-    viewChangeTimeoutTicks: UInt64 = 20
+    viewChangeTimeoutTicks: UInt64 = 20, clientAuthentication: ClientAuthMode = .signatures
   ) {
+    self.clientAuthentication = clientAuthentication
     self.pillarCount = pillarCount
     self.rotateLeaders = rotateLeaders
     self.viewChangeTimeoutTicks = viewChangeTimeoutTicks
@@ -176,6 +180,7 @@ extension ProtocolConfiguration {
     case maxOperationSize, maxBatchBytes, maxLanesPerClient, pillarCount, rotateLeaders
     case trinxInstances
     case viewChangeTimeoutTicks
+    case clientAuthentication
   }
 
   /// Decodes a configuration; files written before pillars existed mean one pillar
@@ -194,7 +199,9 @@ extension ProtocolConfiguration {
       pillarCount: try c.decodeIfPresent(Int.self, forKey: .pillarCount) ?? 1,
       rotateLeaders: try c.decodeIfPresent(Bool.self, forKey: .rotateLeaders) ?? false,
       trinxInstances: try c.decode([TrInXInstanceID].self, forKey: .trinxInstances),
-      viewChangeTimeoutTicks: try c.decode(UInt64.self, forKey: .viewChangeTimeoutTicks))
+      viewChangeTimeoutTicks: try c.decode(UInt64.self, forKey: .viewChangeTimeoutTicks),
+      clientAuthentication: try c.decodeIfPresent(
+        ClientAuthMode.self, forKey: .clientAuthentication) ?? .signatures)
   }
 }
 

@@ -58,11 +58,12 @@ extension OrderingPillar {
   /// Call ``resume(into:)`` next, and carry out its actions.
   public init(
     recovering journal: PillarRecovery, configuration: ProtocolConfiguration, replica: ReplicaID,
-    pillar: Int = 0, trinx: TrInXInstance, keyring: ClientKeyring, executedThrough: OrderNumber
+    pillar: Int = 0, trinx: TrInXInstance, clients: RequestAuthenticator,
+    executedThrough: OrderNumber
   ) {
     self.init(
       configuration: configuration, replica: replica, pillar: pillar, trinx: trinx,
-      keyring: keyring)
+      clients: clients)
     precondition(
       orderingCounter == journal.counter, "restore the TrInX counter to the journal's value")
     journaling = true
@@ -101,7 +102,8 @@ extension OrderingPillar {
         var slot = Slot(
           prepare: prepare, batchDigest: Batch.digest(ofRequestDigests: digests),
           requestDigests: digests, delivered: order < nextDelivery)
-        slot.abstain = firstUnauthenticated(prepare.batch.requests, digests: digests) != nil
+        slot.abstain = firstUnauthenticated(prepare.batch.requests) != nil
+        slot.authenticated = !slot.abstain
         if let commit = journal.commits[order], commit.view == view,
           released(view: commit.view, order: order)
         {

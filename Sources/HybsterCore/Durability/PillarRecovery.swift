@@ -3,7 +3,7 @@ import TrInX
 /// The state a pillar's journal describes (issue 12): the records of
 /// ``PillarRecord`` folded in order. Pure; the shells feed it what their disk
 /// returned and build the restarted pillar with
-/// ``OrderingPillar/init(recovering:configuration:replica:pillar:trinx:keyring:executedThrough:)``.
+/// ``OrderingPillar/init(recovering:configuration:replica:pillar:trinx:clients:executedThrough:)``.
 ///
 /// A torn last turn leaves a prefix of its records: the messages of that turn never
 /// left the replica (persist before send), so recovery keeps none of this replica's

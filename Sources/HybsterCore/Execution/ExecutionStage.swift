@@ -90,7 +90,14 @@ public struct ExecutionStage<Service: ReplicatedService>: Sendable {
       view: view, result: result)
     return Reply(
       client: request.client, lane: request.lane, sequence: request.sequence, replica: replica,
-      view: view, result: result, tag: keyring.key(for: request.client).tag(digest))
+      view: view, result: result, tag: keyring.key(for: request.client)?.tag(digest) ?? Self.noTag)
+  }
+
+  /// The tag of a reply to a client this replica shares no key with (one the group
+  /// does not admit, whose request only a `macs` group can have executed): no
+  /// connection of that client exists to send it on.
+  static var noTag: AuthenticationTag {
+    AuthenticationTag(bytes: [UInt8](repeating: 0, count: 32))!
   }
 }
 

@@ -13,4 +13,9 @@ public enum DigestTag: UInt8, Sendable {
   case viewChange = 10
   case newViewAck = 11
   case connectionProof = 12
+  case clientIdentity = 13
+  case clientDirectory = 14
+  case signedRequest = 15
+  case merkleNode = 16
+  case signedRoot = 17
 }

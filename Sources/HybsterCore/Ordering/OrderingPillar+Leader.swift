@@ -12,8 +12,8 @@ extension OrderingPillar {
     }
     let ref = RequestRef(request)
     if inFlightRequests.contains(ref) { return }
-    let digest = request.digest
-    guard keyring.verify(request, digest: digest, as: replica) else {
+    let payload = request.payloadDigest
+    guard clients.isAuthentic(request, payload: payload) else {
       actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
       return
     }
@@ -28,7 +28,7 @@ extension OrderingPillar {
     }
     guard !isChangingView else { return }  // the client retransmits to the next leader
     guard pending.count < maxPendingRequests else { return }  // bounded: the client retries
-    pending.append((request, digest))
+    pending.append((request, request.digest(payload: payload)))
     inFlightRequests.insert(ref)
     propose(force: false, into: &actions)
   }
@@ -109,7 +109,10 @@ extension OrderingPillar {
         into: &actions)
     else { return false }
     let prepare = Prepare(view: view, order: order, batch: batch, certificate: certificate)
-    slots[order] = Slot(prepare: prepare, batchDigest: batchDigest, requestDigests: requestDigests)
+    // Every request in `pending` was authenticated when it arrived.
+    var slot = Slot(prepare: prepare, batchDigest: batchDigest, requestDigests: requestDigests)
+    slot.authenticated = true
+    slots[order] = slot
     nextProposal = order + 1
     journal(.prepare(prepare), into: &actions)
     actions.append(.broadcast(.prepare(prepare)))

@@ -40,13 +40,17 @@ extension OrderingPillar {
     }
     let leader = leader(of: prepare.view)
     var requestDigests: [Digest] = []
+    var payloads: [Digest] = []
     requestDigests.reserveCapacity(prepare.batch.requests.count)
+    payloads.reserveCapacity(prepare.batch.requests.count)
     for request in prepare.batch.requests {
       if let refusal = refusal(of: request) {
         actions.append(.rejected(refusal))
         return
       }
-      requestDigests.append(request.digest)
+      let payload = request.payloadDigest
+      payloads.append(payload)
+      requestDigests.append(request.digest(payload: payload))
     }
     let batchDigest = Batch.digest(ofRequestDigests: requestDigests)
     guard
@@ -59,12 +63,15 @@ extension OrderingPillar {
       actions.append(.rejected(.invalidCertificate(message: "PREPARE", sender: sender)))
       return
     }
-    // A leader must not be able to invent requests: check our own tag in each. A
-    // request we cannot authenticate gets no COMMIT from us, but the certified
-    // PREPARE is kept: if f+1 others (one of them correct, so one that did
-    // authenticate it) commit it, we deliver it too. A Byzantine client that tags
-    // only some replicas correctly must not knock a correct follower out of the order.
-    let unauthenticated = firstUnauthenticated(prepare.batch.requests, digests: requestDigests)
+    // A leader must not be able to invent requests: check each one (its signature,
+    // or with MACs our own tag). A request we cannot authenticate gets no COMMIT
+    // from us, but the certified PREPARE is kept: if f+1 others (one of them
+    // correct, so one that did authenticate it) commit it, we deliver it too. A
+    // Byzantine client that tags only some replicas correctly must not knock a
+    // correct follower out of the order.
+    let unauthenticated = zip(prepare.batch.requests, payloads).first {
+      !clients.isAuthentic($0, payload: $1)
+    }?.0
     if let request = unauthenticated {
       actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
     }
@@ -74,6 +81,7 @@ extension OrderingPillar {
       slot.keepLater(prepare, digest: batchDigest)
     } else {
       slot.abstain = unauthenticated != nil
+      slot.authenticated = unauthenticated == nil
       slot.prepare = prepare
       slot.batchDigest = batchDigest
       slot.requestDigests = requestDigests
@@ -91,10 +99,10 @@ extension OrderingPillar {
     deliverCommitted(into: &actions)
   }
 
-  /// The first request whose authenticator lacks a valid tag of ours, if any: a
-  /// batch with one gets no COMMIT from us (§5.2.1).
-  mutating func firstUnauthenticated(_ requests: [Request], digests: [Digest]) -> Request? {
-    zip(requests, digests).first { !keyring.verify($0, digest: $1, as: replica) }?.0
+  /// The first request that is not authentic, if any: a batch with one gets no
+  /// COMMIT from us (§5.2.1).
+  mutating func firstUnauthenticated(_ requests: [Request]) -> Request? {
+    requests.first { !clients.isAuthentic($0, payload: $0.payloadDigest) }
   }
 
   /// Sends COMMITs for consecutive prepared instances: a follower's independent
@@ -209,7 +217,14 @@ extension OrderingPillar {
           awaitedExecuted(after: ticks - done.since)
         }
       }
-      actions.append(.deliver(order: nextDelivery, view: prepare.view, batch: prepare.batch))
+      // With signatures every correct replica drops the same inauthentic requests,
+      // and none of them committed one: a request a faulty leader invented and a
+      // NEW-VIEW had to re-propose (it may have been committed, for all anyone
+      // can tell) never executes (issue 13).
+      let batch =
+        slot.authenticated && prepare.view == slot.prepare?.view
+        ? prepare.batch : clients.authenticPart(of: prepare.batch)
+      actions.append(.deliver(order: nextDelivery, view: prepare.view, batch: batch))
       nextDelivery += 1
       delivered = true
     }

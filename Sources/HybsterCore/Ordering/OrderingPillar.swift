@@ -29,7 +29,7 @@ public struct OrderingPillar: Sendable {
   /// 1, 2, 3, … (see ``PillarLayout``). Order numbers inside a pillar are local.
   public let pillar: Int
   var trinx: TrInXInstance
-  var keyring: ClientKeyring
+  var clients: RequestAuthenticator
 
   /// The current view.
   public internal(set) var view: View = 0
@@ -83,10 +83,11 @@ public struct OrderingPillar: Sendable {
   /// The most requests a leader queues before it drops new ones (a bounded buffer).
   public var maxPendingRequests: Int { configuration.maxBatchSize * Int(configuration.windowSize) }
 
-  /// Creates pillar `pillar` of `replica` with its own TrInX instance and client keyring.
+  /// Creates pillar `pillar` of `replica` with its own TrInX instance and its
+  /// authenticator of client requests.
   public init(
     configuration: ProtocolConfiguration, replica: ReplicaID, pillar: Int = 0,
-    trinx: TrInXInstance, keyring: ClientKeyring
+    trinx: TrInXInstance, clients: RequestAuthenticator
   ) {
     precondition(Int(replica) < configuration.replicaCount, "replica id out of range")
     precondition(pillar >= 0 && pillar < configuration.pillarCount, "pillar out of range")
@@ -98,7 +99,7 @@ public struct OrderingPillar: Sendable {
     self.replica = replica
     self.pillar = pillar
     self.trinx = trinx
-    self.keyring = keyring
+    self.clients = clients
     if configuration.pillarCount > 1 { deliveryLimit = windowSize }
   }
 

@@ -8,8 +8,12 @@ struct Slot: Sendable {
   var requestDigests: [Digest] = []
   /// COMMIT votes by follower, with the digest each acknowledged.
   var commits: [ReplicaID: Commit] = [:]
-  /// Whether this replica refuses to COMMIT (its own client tag failed in the batch).
+  /// Whether this replica refuses to COMMIT (a request of the batch is not
+  /// authentic).
   var abstain = false
+  /// Whether every request of `prepare` was found authentic when it arrived (or,
+  /// at the leader, when it was proposed): its delivery needs no second check.
+  var authenticated = false
   /// Whether the batch was handed to execution.
   var delivered = false
 

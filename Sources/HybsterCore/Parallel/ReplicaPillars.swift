@@ -63,7 +63,7 @@ public struct ReplicaPillars: Sendable {
   }
 
   /// Restarts a replica's pillars from their journals (issue 12); `pillars` are
-  /// built with ``OrderingPillar/init(recovering:configuration:replica:pillar:trinx:keyring:executedThrough:)``
+  /// built with ``OrderingPillar/init(recovering:configuration:replica:pillar:trinx:clients:executedThrough:)``
   /// and `executedThrough` is the global checkpoint of the restored service state (or
   /// 0). Carry out ``resume()`` next.
   public init(restored pillars: [OrderingPillar], executedThrough: OrderNumber) {

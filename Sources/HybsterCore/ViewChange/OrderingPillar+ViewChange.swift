@@ -497,7 +497,8 @@ extension OrderingPillar {
         var slot = Slot(
           prepare: early.prepare, batchDigest: early.batchDigest, requestDigests: digests,
           delivered: order < nextDelivery)
-        slot.abstain = firstUnauthenticated(early.prepare.batch.requests, digests: digests) != nil
+        slot.abstain = firstUnauthenticated(early.prepare.batch.requests) != nil
+        slot.authenticated = !slot.abstain
         log[order] = slot
       }
       if log[order] != nil {

@@ -3,7 +3,8 @@ import HybsterCore
 
 /// A deployment: the protocol parameters (§5.2), where every replica listens, and
 /// which service the group replicates. Stored as JSON (`cluster.json`); holds no
-/// secrets — keys live in separate files (``ReplicaKeys``, ``ClientAuthority``).
+/// secrets — keys live in separate files (``ReplicaKeys``, ``ClientKeyFile``) — and
+/// names the directory of admitted clients' public keys (``ClientDirectoryFiles``).
 public struct ClusterConfig: Codable, Hashable, Sendable {
   /// One replica's network addresses.
   public struct ReplicaAddress: Codable, Hashable, Sendable {
@@ -16,16 +17,26 @@ public struct ClusterConfig: Codable, Hashable, Sendable {
     public var peerPort: Int
     /// Port for clients.
     public var clientPort: Int
+    /// The replica's X25519 public key, hex: clients derive the MAC key they share
+    /// with it from this (``HybsterCore/ClientKeyring``).
+    public var clientKey: String
 
     /// The port pillar `pillar` listens on for its peers' same pillar.
     public func peerPort(pillar: Int) -> Int { peerPort + pillar }
 
     /// Creates an address.
-    public init(id: ReplicaID, host: String, peerPort: Int, clientPort: Int) {
+    public init(id: ReplicaID, host: String, peerPort: Int, clientPort: Int, clientKey: String = "")
+    {
       self.id = id
       self.host = host
       self.peerPort = peerPort
       self.clientPort = clientPort
+      self.clientKey = clientKey
+    }
+
+    /// The decoded ``clientKey``.
+    public func clientKeyBytes() throws(ConfigError) -> [UInt8] {
+      try Hex.decode32(clientKey, field: "replicas[\(id)].clientKey")
     }
   }
 
@@ -39,6 +50,9 @@ public struct ClusterConfig: Codable, Hashable, Sendable {
   public var service: ServiceKind
   /// Timers of the runtime shell.
   public var timing: Timing
+  /// The directory of admitted clients' public key files (`*.pub`), relative to
+  /// the configuration file's directory unless absolute (issue 13).
+  public var clients: String
 
   /// Timer settings (the core reads no clock; these drive its inputs).
   public struct Timing: Codable, Hashable, Sendable {
@@ -61,13 +75,15 @@ public struct ClusterConfig: Codable, Hashable, Sendable {
   }
 
   /// The current file format version.
-  public static let currentVersion = 1
+  public static let currentVersion = 2
 
   /// Creates a configuration.
   public init(
     protocolParameters: ProtocolConfiguration, replicas: [ReplicaAddress],
-    service: ServiceKind = .microbenchmark(replySize: 0), timing: Timing = Timing()
+    service: ServiceKind = .microbenchmark(replySize: 0), timing: Timing = Timing(),
+    clients: String = "clients"
   ) {
+    self.clients = clients
     self.version = Self.currentVersion
     self.protocolParameters = protocolParameters
     self.replicas = replicas
@@ -99,6 +115,7 @@ public struct ClusterConfig: Codable, Hashable, Sendable {
   /// Checks the whole configuration; the error says what is wrong.
   public func validate() throws(ConfigError) {
     guard version == Self.currentVersion else { throw .unsupportedVersion(version) }
+    guard !clients.isEmpty else { throw .emptyClientsDirectory }
     do { try protocolParameters.validate() } catch { throw .protocolParameters(error) }
     guard replicas.count == protocolParameters.replicaCount else {
       throw .replicaCountMismatch(
@@ -128,6 +145,12 @@ public struct ClusterConfig: Codable, Hashable, Sendable {
     let data: Data
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
       throw .unreadable(path: path, reason: error.localizedDescription)
+    }
+    struct Version: Decodable { var version: Int }
+    if let probe = try? JSONDecoder().decode(Version.self, from: data),
+      probe.version != currentVersion
+    {
+      throw .unsupportedVersion(probe.version)
     }
     let config: ClusterConfig
     do { config = try JSONDecoder().decode(ClusterConfig.self, from: data) } catch {
@@ -167,13 +190,16 @@ public enum ConfigError: Error, CustomStringConvertible {
   case invalidReplySize(Int)
   case unknownReplica(ReplicaID, count: Int)
   case invalidKey(path: String, reason: String)
+  case emptyClientsDirectory
+  case clientDirectory(path: String, reason: String)
 
   public var description: String {
     switch self {
     case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
     case .malformed(let path, let reason): "\(path) is not a valid file of this kind: \(reason)"
     case .unsupportedVersion(let v):
-      "unsupported config version \(v) (expected \(ClusterConfig.currentVersion))"
+      "unsupported config version \(v) (expected \(ClusterConfig.currentVersion)); version 2"
+        + " added per-client keys (issue 13): create a new one with `hybster config init`"
     case .protocolParameters(let e): "invalid protocol parameters: \(e)"
     case .replicaCountMismatch(let listed, let parameter):
       "\(listed) replicas listed but replicaCount is \(parameter)"
@@ -186,6 +212,8 @@ public enum ConfigError: Error, CustomStringConvertible {
     case .unknownReplica(let id, let count):
       "replica id \(id) is not in this \(count)-replica cluster"
     case .invalidKey(let path, let reason): "invalid key file \(path): \(reason)"
+    case .emptyClientsDirectory: "clients (the admitted clients' directory) must not be empty"
+    case .clientDirectory(let path, let reason): "clients directory \(path): \(reason)"
     }
   }
 }

@@ -2,22 +2,22 @@ import Foundation
 import HybsterCore
 
 /// A replica's secrets (`replica-<id>.key`): the TrInX group key shared by all
-/// TrInX instances (§5.1) and the replica's own client-key secret `m_r`
-/// (``HybsterCore/ClientKeyring``). Without SGX the TrInX key is in process memory:
-/// protect the file like a private key.
+/// TrInX instances (§5.1) and the replica's X25519 private key, whose public half is
+/// its `clientKey` in `cluster.json` (``HybsterCore/ClientKeyring``). Without SGX
+/// the TrInX key is in process memory: protect the file like a private key.
 public struct ReplicaKeys: Codable, Hashable, Sendable {
   /// The replica these keys belong to.
   public var replica: ReplicaID
   /// The 32-byte TrInX group key, hex.
   public var trinxGroupKey: String
-  /// This replica's 32-byte client-key secret, hex.
-  public var clientSecret: String
+  /// This replica's 32-byte X25519 private key, hex.
+  public var clientAgreementKey: String
 
   /// Creates a key file's contents.
-  public init(replica: ReplicaID, trinxGroupKey: [UInt8], clientSecret: [UInt8]) {
+  public init(replica: ReplicaID, trinxGroupKey: [UInt8], clientAgreementKey: [UInt8]) {
     self.replica = replica
     self.trinxGroupKey = Hex.encode(trinxGroupKey)
-    self.clientSecret = Hex.encode(clientSecret)
+    self.clientAgreementKey = Hex.encode(clientAgreementKey)
   }
 
   /// The decoded group key.
@@ -25,9 +25,9 @@ public struct ReplicaKeys: Codable, Hashable, Sendable {
     try Hex.decode32(trinxGroupKey, field: "trinxGroupKey")
   }
 
-  /// The decoded client secret.
-  public func clientSecretBytes() throws(ConfigError) -> [UInt8] {
-    try Hex.decode32(clientSecret, field: "clientSecret")
+  /// The decoded X25519 private key.
+  public func agreementKeyBytes() throws(ConfigError) -> [UInt8] {
+    try Hex.decode32(clientAgreementKey, field: "clientAgreementKey")
   }
 
   /// Loads a key file.
@@ -36,31 +36,117 @@ public struct ReplicaKeys: Codable, Hashable, Sendable {
   }
 }
 
-/// The client-issuing authority (`clients.key`): every replica's client-key secret,
-/// from which the keys of any client id derive. Whoever holds it can act as any
-/// client (but not as any replica). A deployment hands each client only its derived
-/// keys instead.
-public struct ClientAuthority: Codable, Hashable, Sendable {
-  /// Each replica's 32-byte client secret, hex, in replica order.
-  public var replicaSecrets: [String]
+/// A client's private key file (`hybster client new --out NAME.key`, issue 13):
+/// its Ed25519 signing key and X25519 agreement key, raw, hex. Only the client
+/// holds it; the replicas hold its ``ClientPublicKeyFile``.
+public struct ClientKeyFile: Codable, Hashable, Sendable {
+  /// The client id the keys derive (informational; checked on load).
+  public var id: ClientID
+  /// The 32-byte Ed25519 private key (seed), hex.
+  public var signingKey: String
+  /// The 32-byte X25519 private key, hex.
+  public var agreementKey: String
 
-  /// Creates the authority file's contents.
-  public init(replicaSecrets: [[UInt8]]) {
-    self.replicaSecrets = replicaSecrets.map(Hex.encode)
+  /// The file of `secret`.
+  public init(_ secret: ClientSecretKeys) {
+    id = secret.publicKeys.id
+    signingKey = Hex.encode(secret.signingBytes)
+    agreementKey = Hex.encode(secret.agreementBytes)
   }
 
-  /// The credentials of `client`.
-  public func credentials(for client: ClientID) throws(ConfigError) -> ClientCredentials {
-    var secrets: [[UInt8]] = []
-    for secret in replicaSecrets {
-      secrets.append(try Hex.decode32(secret, field: "replicaSecrets"))
+  /// The keys; the error says what is wrong.
+  public func secret(path: String) throws(ConfigError) -> ClientSecretKeys {
+    let secret: ClientSecretKeys
+    do {
+      secret = try ClientSecretKeys(
+        signing: try Hex.decode32(signingKey, field: "signingKey"),
+        agreement: try Hex.decode32(agreementKey, field: "agreementKey"))
+    } catch let error as ConfigError {
+      throw error
+    } catch {
+      throw .invalidKey(path: path, reason: "\(error)")
     }
-    return ClientCredentials(client: client, replicaSecrets: secrets)
+    guard secret.publicKeys.id == id else {
+      throw .invalidKey(
+        path: path, reason: "id \(id) does not match the keys (they derive \(secret.publicKeys.id))"
+      )
+    }
+    return secret
   }
 
-  /// Loads an authority file.
-  public static func load(from path: String) throws(ConfigError) -> ClientAuthority {
-    try JSONFile.load(ClientAuthority.self, from: path)
+  /// Loads a client key file.
+  public static func load(from path: String) throws(ConfigError) -> ClientSecretKeys {
+    try JSONFile.load(ClientKeyFile.self, from: path).secret(path: path)
+  }
+}
+
+/// A client's public key file (`NAME.pub`): what a replica needs to admit it. A
+/// copy in the cluster's clients directory admits the client; removing it revokes.
+public struct ClientPublicKeyFile: Codable, Hashable, Sendable {
+  /// The client id the keys derive (checked on load).
+  public var id: ClientID
+  /// The 32-byte Ed25519 public key, hex.
+  public var signingKey: String
+  /// The 32-byte X25519 public key, hex.
+  public var agreementKey: String
+
+  /// The file of `keys`.
+  public init(_ keys: ClientPublicKeys) {
+    id = keys.id
+    signingKey = Hex.encode(keys.signing)
+    agreementKey = Hex.encode(keys.agreement)
+  }
+
+  /// The keys; the error says what is wrong.
+  public func publicKeys(path: String) throws(ConfigError) -> ClientPublicKeys {
+    let keys: ClientPublicKeys
+    do {
+      keys = try ClientPublicKeys(
+        signing: try Hex.decode32(signingKey, field: "signingKey"),
+        agreement: try Hex.decode32(agreementKey, field: "agreementKey"))
+    } catch let error as ConfigError {
+      throw error
+    } catch {
+      throw .invalidKey(path: path, reason: "\(error)")
+    }
+    guard keys.id == id else {
+      throw .invalidKey(
+        path: path, reason: "id \(id) does not match the keys (they derive \(keys.id))")
+    }
+    return keys
+  }
+}
+
+/// The admitted clients of a cluster on disk: every `*.pub` file
+/// (``ClientPublicKeyFile``) in the directory `cluster.json` names.
+public enum ClientDirectoryFiles {
+  /// The directory's path for the configuration file at `configPath`.
+  public static func path(of config: ClusterConfig, configPath: String) -> String {
+    if config.clients.hasPrefix("/") { return config.clients }
+    let base = URL(fileURLWithPath: configPath).deletingLastPathComponent().path
+    return base + "/" + config.clients
+  }
+
+  /// Loads every `*.pub` file of `directory`, in name order.
+  public static func load(from directory: String) throws(ConfigError) -> ClientDirectory {
+    let names: [String]
+    do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+      throw .clientDirectory(path: directory, reason: error.localizedDescription)
+    }
+    var keys: [ClientPublicKeys] = []
+    for name in names.sorted() where name.hasSuffix(".pub") {
+      let path = directory + "/" + name
+      keys.append(try JSONFile.load(ClientPublicKeyFile.self, from: path).publicKeys(path: path))
+    }
+    do { return try ClientDirectory(keys) } catch {
+      throw .clientDirectory(path: directory, reason: "\(error)")
+    }
+  }
+
+  /// Writes `keys` as `directory/name.pub`.
+  public static func admit(_ keys: ClientPublicKeys, name: String, in directory: String) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try JSONFile.save(ClientPublicKeyFile(keys), to: directory + "/" + name + ".pub")
   }
 }
 

@@ -23,7 +23,8 @@ public final class ReplicaNode: Service, Sendable {
   /// This replica's id.
   public let id: ReplicaID
   private let groupKey: [UInt8]
-  private let clientSecret: [UInt8]
+  /// The keys this replica shares with the admitted clients (issue 13).
+  private let keyring: ClientKeyring
   private let logger: Logger
   /// Where the replica keeps state across restarts, and state-transfer knobs.
   public let options: Options
@@ -93,10 +94,11 @@ public final class ReplicaNode: Service, Sendable {
     public var attempts: Int
   }
 
-  /// Creates a replica; validates the configuration and the keys.
+  /// Creates a replica admitting the clients of `clients`; validates the
+  /// configuration and the keys.
   public init(
-    config: ClusterConfig, id: ReplicaID, keys: ReplicaKeys, logger: Logger,
-    options: Options = Options()
+    config: ClusterConfig, id: ReplicaID, keys: ReplicaKeys, clients: ClientDirectory,
+    logger: Logger, options: Options = Options()
   )
     throws(ConfigError)
   {
@@ -112,7 +114,20 @@ public final class ReplicaNode: Service, Sendable {
     self.config = config
     self.id = id
     self.groupKey = try keys.groupKeyBytes()
-    self.clientSecret = try keys.clientSecretBytes()
+    do {
+      keyring = try ClientKeyring(
+        replica: id, agreementKey: try keys.agreementKeyBytes(), directory: clients)
+    } catch let error as ConfigError {
+      throw error
+    } catch {
+      throw .invalidKey(path: "replica key", reason: "\(error)")
+    }
+    guard keyring.publicKey == (try config.replicas[Int(id)].clientKeyBytes()) else {
+      throw .invalidKey(
+        path: "replica key",
+        reason:
+          "its clientAgreementKey does not match replica \(id)'s clientKey in the configuration")
+    }
     var logger = logger
     logger[metadataKey: "replica"] = "\(id)"
     self.logger = logger
@@ -142,12 +157,13 @@ public final class ReplicaNode: Service, Sendable {
   ) throws -> (OrderingPillar, PillarJournal?) {
     let parameters = config.protocolParameters
     let instance = parameters.trinxInstance(of: id, pillar: index)
-    let keyring = ClientKeyring(replicaSecret: clientSecret)
+    let clients = RequestAuthenticator(
+      keyring: keyring, mode: parameters.clientAuthentication)
     guard let directory = options.dataDirectory else {
       let trinx = try TrInXInstance(id: instance, counterCount: CounterLayout.count, key: groupKey)
       return (
         OrderingPillar(
-          configuration: parameters, replica: id, pillar: index, trinx: trinx, keyring: keyring),
+          configuration: parameters, replica: id, pillar: index, trinx: trinx, clients: clients),
         nil
       )
     }
@@ -163,7 +179,7 @@ public final class ReplicaNode: Service, Sendable {
         instance, counter: start.counter, reserved: reserved, writer: writer)
       var pillar = OrderingPillar(
         recovering: start, configuration: parameters, replica: id, pillar: index, trinx: trinx,
-        keyring: keyring, executedThrough: 0)
+        clients: clients, executedThrough: 0)
       pillar.journaling = false
       return (pillar, nil)
     }
@@ -187,7 +203,7 @@ public final class ReplicaNode: Service, Sendable {
       recovering: recovered, configuration: parameters, replica: id, pillar: index,
       trinx: try limitedTrInX(
         instance, counter: recovered.counter, reserved: reserved, writer: writer),
-      keyring: keyring,
+      clients: clients,
       executedThrough: parameters.layout.localCheckpoint(ofGlobal: executedThrough))
     return (pillar, opened.journal)
   }
@@ -255,7 +271,7 @@ public final class ReplicaNode: Service, Sendable {
     let parameters = config.protocolParameters
     var stage = ExecutionStage(
       service: service, replica: id, checkpointInterval: parameters.checkpointInterval,
-      keyring: ClientKeyring(replicaSecret: clientSecret))
+      keyring: keyring)
     let snapshotStore = try openSnapshots(into: &stage)
     var drivers: [OrderingDriver] = []
     for index in 0..<parameters.pillarCount {
@@ -279,7 +295,7 @@ public final class ReplicaNode: Service, Sendable {
     let address = config.replicas[Int(id)]
     let logger = self.logger
     let authentication = try PeerAuthentication(
-      replica: id, configuration: parameters, groupKey: groupKey)
+      replica: id, configuration: parameters, groupKey: groupKey, clients: keyring.directory)
     var peerServers: [any Channel] = []
     for driver in drivers {
       let box = UnsafeTransfer(driver)
@@ -301,10 +317,11 @@ public final class ReplicaNode: Service, Sendable {
       logger: logger)
     let clientServer = try await Self.listen(
       group: executionGroup, host: address.host, port: address.clientPort, gate: clientGate,
-      verifier: ClientAuthentication(replica: id, replicaSecret: clientSecret).verifier,
+      verifier: ClientAuthentication(keyring: keyring).verifier,
       limits: ClientAuthentication.frameLimits(parameters)
     ) {
-      ClientInboundHandler(execution: executionBox.value, logger: logger)
+      ClientInboundHandler(
+        execution: executionBox.value, configuration: parameters, logger: logger)
     }
     for driver in drivers {
       let box = UnsafeTransfer(driver)

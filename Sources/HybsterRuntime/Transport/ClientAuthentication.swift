@@ -1,13 +1,14 @@
 import HybsterCore
 import HybsterWire
 
-/// How a client proves who it is on a replica's client port (issue 11): with the key
-/// `k(c, r)` it shares with this replica (§5.2.1), over the replica's challenge. No
-/// reply goes to a connection before that, so nobody can receive another client's
-/// replies by claiming its id.
+/// How a client proves who it is on a replica's client port (issues 11, 13): with
+/// the key `k(c, r)` it shares with this replica (§5.2.1), derived from its own
+/// X25519 key, over the replica's challenge. No reply goes to a connection before
+/// that, so nobody can receive another client's replies by claiming its id, and a
+/// client the group does not admit cannot connect at all.
 struct ClientAuthentication: Sendable {
-  let replica: ReplicaID
-  let replicaSecret: [UInt8]
+  /// This replica's keys shared with the admitted clients.
+  let keyring: ClientKeyring
 
   /// The frames a client port decodes: a client sends only requests, so a frame is
   /// at most one request with the group's largest operation and a full
@@ -22,17 +23,25 @@ struct ClientAuthentication: Sendable {
 
   /// The acceptor's check of a client port's handshake.
   var verifier: InboundHandshake.Verifier {
-    let replica = replica
-    let secret = replicaSecret
+    let keyring = keyring
     return InboundHandshake.Verifier(
       admits: { role in
         if case .client = role { true } else { false }
       },
       verify: { role, challenge, proof in
         guard case .client(let client) = role else { return false }
-        var keyring = ClientKeyring(replicaSecret: secret, cacheLimit: 1)
-        return keyring.verifyConnectionProof(
-          proof.mac, client: client, replica: replica, challenge: challenge)
+        var keyring = keyring
+        return keyring.verifyConnectionProof(proof.mac, client: client, challenge: challenge)
+      },
+      explain: { role in
+        guard case .client(let client) = role else { return nil }
+        return keyring.directory[client] == nil
+          ? Refusal(
+            reason: .unknownClient,
+            detail: "client \(client) is not admitted by this group (no public key file for it)")
+          : Refusal(
+            reason: .invalidProof,
+            detail: "the proof does not match client \(client)'s admitted keys: wrong key file?")
       })
   }
 }

@@ -18,6 +18,9 @@ final class InboundHandshake: ChannelInboundHandler {
   struct Verifier: Sendable {
     var admits: @Sendable (Hello.Role) -> Bool
     var verify: @Sendable (Hello.Role, _ challenge: [UInt8], HandshakeProof) -> Bool
+    /// What to tell a connecting side whose proof failed, if anything (clients are
+    /// told why, issue 13; peers are not).
+    var explain: @Sendable (Hello.Role) -> Refusal? = { _ in nil }
   }
 
   private enum State {
@@ -76,13 +79,12 @@ final class InboundHandshake: ChannelInboundHandler {
       for i in nonce.indices { nonce[i] = generator.next() }
       state = .awaitingProof(hello, challenge: nonce)
       let challenge = WireMessage.challenge(HandshakeChallenge(nonce: nonce))
-      var buffer = context.channel.allocator.buffer(
-        capacity: WireCodec.frameLength(of: challenge) + WireCodec.lengthFieldBytes)
-      WireCodec.encode(challenge, into: &buffer)
-      context.writeAndFlush(NIOAny(buffer), promise: nil)
+      context.writeAndFlush(NIOAny(Self.frame(challenge, context)), promise: nil)
     case .awaitingProof(let hello, let challenge):
       guard case .proof(let proof) = message, verifier.verify(hello.role, challenge, proof) else {
-        return refuse(context, "a failed identity proof for \(hello.role)")
+        return refuse(
+          context, "a failed identity proof for \(hello.role)",
+          telling: verifier.explain(hello.role))
       }
       state = .complete
       progress.isComplete = true
@@ -96,8 +98,20 @@ final class InboundHandshake: ChannelInboundHandler {
     context.fireErrorCaught(error)
   }
 
-  private func refuse(_ context: ChannelHandlerContext, _ reason: @autoclosure () -> String) {
+  private func refuse(
+    _ context: ChannelHandlerContext, _ reason: @autoclosure () -> String,
+    telling refusal: Refusal? = nil
+  ) {
     gate.refused("\(reason()) from \(address ?? "unknown")")
+    guard let refusal else { return context.close(promise: nil) }
+    context.writeAndFlush(NIOAny(Self.frame(.refused(refusal), context)), promise: nil)
     context.close(promise: nil)
+  }
+
+  static func frame(_ message: WireMessage, _ context: ChannelHandlerContext) -> ByteBuffer {
+    var buffer = context.channel.allocator.buffer(
+      capacity: WireCodec.frameLength(of: message) + WireCodec.lengthFieldBytes)
+    WireCodec.encode(message, into: &buffer)
+    return buffer
   }
 }

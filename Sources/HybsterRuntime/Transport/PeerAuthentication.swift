@@ -10,10 +10,18 @@ struct PeerAuthentication: Sendable {
   let replica: ReplicaID
   let configuration: ProtocolConfiguration
   private let identity: TrInXIdentity
+  /// The digest of the admitted clients: every proof covers it, so two replicas that
+  /// admit different clients never talk (with signatures, which requests execute
+  /// depends on it; issue 13).
+  private let clients: Digest
 
-  init(replica: ReplicaID, configuration: ProtocolConfiguration, groupKey: [UInt8]) throws {
+  init(
+    replica: ReplicaID, configuration: ProtocolConfiguration, groupKey: [UInt8],
+    clients: ClientDirectory
+  ) throws {
     self.replica = replica
     self.configuration = configuration
+    self.clients = clients.digest
     self.identity = try TrInXIdentity(
       id: configuration.trinxInstance(of: replica, pillar: 0), key: groupKey)
   }
@@ -22,7 +30,8 @@ struct PeerAuthentication: Sendable {
   func proof(for challenge: HandshakeChallenge, to peer: ReplicaID) -> HandshakeProof {
     HandshakeProof(
       mac: identity.prove(
-        challenge: challenge.nonce, to: configuration.trinxInstance(of: peer, pillar: 0)))
+        challenge: challenge.nonce + clients.bytes,
+        to: configuration.trinxInstance(of: peer, pillar: 0)))
   }
 
   /// The acceptor's check of a peer port's handshake: only another replica of the
@@ -31,6 +40,7 @@ struct PeerAuthentication: Sendable {
     let identity = identity
     let configuration = configuration
     let replica = replica
+    let clients = clients
     return InboundHandshake.Verifier(
       admits: { role in
         guard case .replica(let peer) = role else { return false }
@@ -39,7 +49,8 @@ struct PeerAuthentication: Sendable {
       verify: { role, challenge, proof in
         guard case .replica(let peer) = role else { return false }
         return identity.verify(
-          proof.mac, from: configuration.trinxInstance(of: peer, pillar: 0), challenge: challenge)
+          proof.mac, from: configuration.trinxInstance(of: peer, pillar: 0),
+          challenge: challenge + clients.bytes)
       })
   }
 }

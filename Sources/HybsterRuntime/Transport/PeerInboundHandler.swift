@@ -38,7 +38,7 @@ final class PeerInboundHandler: ChannelInboundHandler {
       ordering.receiveStateRequest(request, from: peer)
     case .stateChunk(let chunk):
       ordering.receiveStateChunk(chunk, from: peer)
-    case .hello, .challenge, .proof, .request, .reply:
+    case .hello, .challenge, .proof, .request, .reply, .refused:
       logger.notice("unexpected frame on replica connection from \(peer); closing")
       context.close(promise: nil)
     }
@@ -56,11 +56,13 @@ final class ClientInboundHandler<Service: ReplicatedService>: ChannelInboundHand
   typealias InboundIn = WireMessage
 
   private let execution: ExecutionDriver<Service>
+  private let configuration: ProtocolConfiguration
   private let logger: Logger
   private var client: ClientID?
 
-  init(execution: ExecutionDriver<Service>, logger: Logger) {
+  init(execution: ExecutionDriver<Service>, configuration: ProtocolConfiguration, logger: Logger) {
     self.execution = execution
+    self.configuration = configuration
     self.logger = logger
   }
 
@@ -75,12 +77,48 @@ final class ClientInboundHandler<Service: ReplicatedService>: ChannelInboundHand
       execution.register(client: id, channel: context.channel)
       return
     }
-    guard case .request(let request) = message, request.client == client else {
-      logger.notice("unexpected frame from client \(client); closing")
-      context.close(promise: nil)
-      return
+    guard case .request(let request) = message else {
+      return refuse(
+        context, Refusal(reason: .malformedFrame, detail: "a client sends requests only"))
+    }
+    guard request.client == client else {
+      return refuse(
+        context,
+        Refusal(
+          lane: request.lane, sequence: request.sequence, reason: .wrongClient,
+          detail: "request of client \(request.client) on the connection of client \(client)"))
+    }
+    if request.operation.count > configuration.maxOperationSize {
+      return answer(
+        context,
+        Refusal(
+          lane: request.lane, sequence: request.sequence, reason: .operationTooLarge,
+          detail:
+            "operation of \(request.operation.count) bytes; this group's maxOperationSize is \(configuration.maxOperationSize)"
+        ))
+    }
+    if Int(request.lane) >= configuration.maxLanesPerClient {
+      return answer(
+        context,
+        Refusal(
+          lane: request.lane, sequence: request.sequence, reason: .laneOutOfRange,
+          detail:
+            "lane \(request.lane); this group's maxLanesPerClient is \(configuration.maxLanesPerClient)"
+        ))
     }
     execution.receive(request)
+  }
+
+  /// Tells the client why its request is refused; the connection stays open.
+  private func answer(_ context: ChannelHandlerContext, _ refusal: Refusal) {
+    context.writeAndFlush(NIOAny(InboundHandshake.frame(.refused(refusal), context)), promise: nil)
+  }
+
+  /// Tells the client why and closes the connection.
+  private func refuse(_ context: ChannelHandlerContext, _ refusal: Refusal) {
+    logger.notice("refused client \(client.map { "\($0)" } ?? "?"): \(refusal.detail); closing")
+    answer(context, refusal)
+    context.close(promise: nil)
   }
 
   func channelInactive(context: ChannelHandlerContext) {
@@ -89,7 +127,10 @@ final class ClientInboundHandler<Service: ReplicatedService>: ChannelInboundHand
   }
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {
-    logger.notice("client connection error: \(error); closing")
-    context.close(promise: nil)
+    guard let wireError = error as? WireError else {
+      logger.notice("client connection error: \(error); closing")
+      return context.close(promise: nil)
+    }
+    refuse(context, Refusal(reason: .malformedFrame, detail: "\(wireError)"))
   }
 }

@@ -169,7 +169,7 @@ extension ExplorerAdversary {
       case .request(let i):
         guard requests.indices.contains(i) else { return nil }
         batch = Batch(requests: [requests[i]])
-      case .invented: batch = Batch(requests: [Self.inventedRequest(replicas: 3)])
+      case .invented: batch = Batch(requests: [Self.inventedRequest(imitating: requests)])
       }
       let digest = Prepare.certifiedDigest(view: view, order: order, batchDigest: batch.digest)
       guard
@@ -241,13 +241,25 @@ extension ExplorerAdversary {
     return (message, u, move.target)
   }
 
-  /// A request no client sent: its authenticator tags are garbage.
-  static func inventedRequest(replicas: Int) -> Request {
-    Request(
-      client: 0, lane: 99, sequence: 1, operation: [0xBA, 0xD0],
-      authenticator: Array(
-        repeating: TrInXMAC(bytes: [UInt8](repeating: 0, count: 32))!,
-        count: replicas))
+  /// A request no client sent, as realistic as the adversary can make it: the
+  /// client's id and the lane of its first request with the next sequence number
+  /// (executed, it would take the client's next request's place), carrying that
+  /// request's signature and authenticator, valid over another payload. Without a
+  /// client request to imitate, its tags and signature are garbage.
+  static func inventedRequest(imitating requests: [Request]) -> Request {
+    guard var request = requests.first else {
+      return Request(
+        client: 0, lane: 0, sequence: 1, operation: [0xBA, 0xD0],
+        // Force-unwrap: 32 bytes.
+        authenticator: Array(
+          repeating: TrInXMAC(bytes: [UInt8](repeating: 0, count: 32))!, count: 3),
+        signature: RequestSignature(
+          signature: [UInt8](repeating: 0, count: RequestSignature.signatureByteCount),
+          index: 0, path: []))
+    }
+    request.sequence += 1
+    request.operation = [0xBA, 0xD0]
+    return request
   }
 }
 

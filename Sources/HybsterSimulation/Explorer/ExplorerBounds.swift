@@ -39,10 +39,13 @@ public struct ExplorerBounds: Sendable, Hashable {
   public var injectedFaults: InjectedFaults = []
   /// Keep STATUS messages in the network.
   public var includeStatus: Bool = false
-  /// Let the Byzantine replica propose a request no client sent (a validity
-  /// violation the MAC authenticators cannot prevent across a view change; off by
-  /// default, see the README).
+  /// Let the Byzantine replica propose a request no client sent, claiming the
+  /// client's id and lane with its next sequence number and a copied signature and
+  /// authenticator (§5.2.1; issue 13). With signatures no correct replica may execute
+  /// it; with MACs a view change can get it executed (the known gap of `macs` mode).
   public var inventedRequests: Bool = false
+  /// How the client authenticates its requests (issue 13).
+  public var clientAuthentication: ClientAuthMode = .signatures
   /// Stop after this many states (the result says the search was cut short).
   public var stateLimit: Int = 5_000_000
 
@@ -57,7 +60,8 @@ public struct ExplorerBounds: Sendable, Hashable {
     ProtocolConfiguration(
       replicaCount: 3, checkpointInterval: checkpointInterval, windowSize: windowSize,
       maxBatchSize: 1, maxInFlight: 1, maxOperationSize: 64, pillarCount: pillars,
-      rotateLeaders: rotateLeaders, viewChangeTimeoutTicks: 2)
+      rotateLeaders: rotateLeaders, viewChangeTimeoutTicks: 2,
+      clientAuthentication: clientAuthentication)
   }
 
   /// A one-line summary for reports.
@@ -73,6 +77,9 @@ public struct ExplorerBounds: Sendable, Hashable {
     }
     if includeStatus { parts.append("status") }
     if inventedRequests { parts.append("invented-requests") }
+    if clientAuthentication != .signatures {
+      parts.append("client-auth=\(clientAuthentication.rawValue)")
+    }
     return parts.joined(separator: " ")
   }
 }

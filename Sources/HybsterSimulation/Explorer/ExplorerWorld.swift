@@ -13,7 +13,7 @@ import TrInX
 public struct ExplorerWorld: Sendable {
   let bounds: ExplorerBounds
   let configuration: ProtocolConfiguration
-  /// The client requests, index i from client 0, lane i.
+  /// The client requests, index i from the one client, lane i.
   let requests: [Request]
   let requestDigests: Set<Digest>
   /// The correct replicas (nil at the Byzantine replica's index).
@@ -40,8 +40,22 @@ public struct ExplorerWorld: Sendable {
     self.bounds = bounds
     configuration = bounds.configuration
     let groupKey = [UInt8](repeating: 0x42, count: 32)
-    let secrets = (0..<3).map { [UInt8](repeating: UInt8($0 + 1), count: 32) }
-    let credentials = ClientCredentials(client: 0, replicaSecrets: secrets)
+    // Force-try: 32-byte keys by construction.
+    let client = try! ClientSecretKeys(
+      signing: [UInt8](repeating: 0xC1, count: 32), agreement: [UInt8](repeating: 0xC2, count: 32))
+    let directory = try! ClientDirectory([client.publicKeys])
+    let keyrings = (0..<3).map { r in
+      var keyring = try! ClientKeyring(
+        replica: ReplicaID(r), agreementKey: [UInt8](repeating: UInt8(r + 1), count: 32),
+        directory: directory)
+      _ = keyring.key(for: client.publicKeys.id)  // derived once, not on every path
+      return keyring
+    }
+    let credentials = try! ClientCredentials(
+      secret: client, replicaKeys: keyrings.map(\.publicKey),
+      mode: bounds.configuration.clientAuthentication)
+    // Shared by every state: a signature's validity is a pure function.
+    let signatures = SignatureMemo()
     requests = (0..<bounds.requests).map {
       credentials.request(lane: UInt32($0), sequence: 1, operation: [UInt8($0), 0x01])
     }
@@ -56,7 +70,9 @@ public struct ExplorerWorld: Sendable {
           trinx: try! TrInXInstance(
             id: bounds.configuration.trinxInstance(of: replica, pillar: u),
             counterCount: CounterLayout.count, key: groupKey),
-          keyring: ClientKeyring(replicaSecret: secrets[r]))
+          clients: RequestAuthenticator(
+            keyring: keyrings[r], mode: bounds.configuration.clientAuthentication,
+            signatures: signatures))
         pillar.injectedFaults = bounds.injectedFaults
         return pillar
       }

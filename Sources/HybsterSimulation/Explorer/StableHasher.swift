@@ -105,6 +105,11 @@ extension StableHasher {
     for byte in request.operation { combine(UInt64(byte)) }
     combine(UInt64(request.authenticator.count))
     for tag in request.authenticator { combine(tag) }
+    if let signature = request.signature {
+      combine(UInt64(signature.index) << 8 | UInt64(signature.path.count))
+      for digest in signature.path { combine(digest) }
+      signature.signature.withUnsafeBytes { combine(raw: $0) }
+    }
   }
 
   mutating func combine(_ batch: Batch) {

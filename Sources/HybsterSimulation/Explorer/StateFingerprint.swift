@@ -11,11 +11,15 @@ import TrInX
 /// the state escapes the fingerprint. Dictionaries and sets are hashed without
 /// regard to their (per-process) iteration order.
 ///
-/// Constant parts are skipped: the configuration, the client keyring (a key
-/// cache) and TrInX's prepared HMAC key.
+/// Constant parts and caches are skipped: the configuration, the client keyring (a
+/// key cache), the request authenticator's verified signatures and last Merkle walk
+/// (caches of pure functions) and TrInX's prepared HMAC key.
 enum StateFingerprint {
-  /// Labels of stored properties that never change after construction.
-  static let constantLabels: Set<String> = ["configuration", "keyring", "keyed"]
+  /// Labels of stored properties that never change after construction, or only
+  /// cache what a pure function of the rest returns.
+  static let constantLabels: Set<String> = [
+    "configuration", "keyring", "keyed", "verified", "lastWalk",
+  ]
 
   /// The fingerprint of `value`.
   static func of(_ value: Any) -> UInt64 {
