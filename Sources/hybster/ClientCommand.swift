@@ -7,8 +7,8 @@ import HybsterRuntime
 struct ClientCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "client",
-    abstract: "Create client identities.",
-    subcommands: [ClientNewCommand.self]
+    abstract: "Create and revoke client identities.",
+    subcommands: [ClientNewCommand.self, ClientRevokeCommand.self]
   )
 }
 
@@ -22,8 +22,8 @@ struct ClientNewCommand: AsyncParsableCommand {
     discussion: """
       Admit the client by copying NAME.pub into the clients directory of every replica \
       (`clients` in cluster.json, default: clients/ next to it) and restarting the replicas \
-      one at a time; revoke it by removing the file the same way. Every replica must admit \
-      the same clients: replicas that do not refuse to talk to each other.
+      one at a time; revoke it with `hybster client revoke` the same way. Every replica must \
+      admit the same clients: replicas that do not refuse to talk to each other.
       """
   )
 
@@ -61,6 +61,32 @@ struct ClientNewCommand: AsyncParsableCommand {
       } else {
         print("admit it: copy \(publicPath) into every replica's clients directory")
       }
+    }
+  }
+}
+
+/// `hybster client revoke --pub DIR/alice.pub`: marks a client revoked in its public
+/// key file. The file stays, so that the client's earlier requests still check out
+/// when a replica replays its log.
+struct ClientRevokeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "revoke",
+    abstract: "Revoke a client: mark its public key file in a clients directory revoked.",
+    discussion: """
+      Do it in every replica's clients directory and restart the replicas one at a time. \
+      A revoked client cannot connect and no correct replica orders a request of it again. \
+      Do not delete a client's .pub file instead: a replica that replays its log after a \
+      restart must still be able to check the client's earlier requests.
+      """
+  )
+
+  @Option(help: "The client's public key file in a clients directory.")
+  var pub: String
+
+  func run() async throws {
+    try await reportingErrors {
+      let id = try ClientDirectoryFiles.revoke(at: pub)
+      print("revoked client \(id) in \(pub); restart the replicas one at a time")
     }
   }
 }

@@ -60,13 +60,14 @@ public struct ClientKeyring: Sendable {
     return key.withUnsafeBytes { Array($0) }
   }
 
-  /// Whether `proof` shows that the sender of a connection's hello holds `k(client,
-  /// replica)`, answering `challenge` (the handshake of issue 11: no reply goes to a
-  /// connection before its client proved who it is).
+  /// Whether `proof` shows that the sender of a connection's hello is an admitted
+  /// (not revoked) client holding `k(client, replica)`, answering `challenge` (the
+  /// handshake of issue 11: no reply goes to a connection before its client proved
+  /// who it is).
   public mutating func verifyConnectionProof(
     _ proof: AuthenticationTag, client: ClientID, challenge: [UInt8]
   ) -> Bool {
-    guard let key = key(for: client) else { return false }
+    guard directory.admits(client), let key = key(for: client) else { return false }
     return key.verify(
       proof, over: ClientCredentials.connectionProofDigest(client, replica, challenge))
   }

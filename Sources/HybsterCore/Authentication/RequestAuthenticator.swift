@@ -40,7 +40,15 @@ public struct RequestAuthenticator: Sendable {
   /// every correct replica agrees on which are inauthentic.
   public var filtersDeliveries: Bool { mode == .signatures }
 
-  /// Whether `request` (with payload digest `payload`) is authentic.
+  /// Whether this replica may order `request` (with payload digest `payload`): it is
+  /// authentic and its client is not revoked. A leader proposes, and a follower
+  /// COMMITs, only such requests.
+  public mutating func mayOrder(_ request: Request, payload: Digest) -> Bool {
+    keyring.directory.admits(request.client) && isAuthentic(request, payload: payload)
+  }
+
+  /// Whether `request` (with payload digest `payload`) is authentic: signed by its
+  /// client (admitted or revoked), or with MACs carrying a valid tag of ours.
   public mutating func isAuthentic(_ request: Request, payload: Digest) -> Bool {
     switch mode {
     case .macs:

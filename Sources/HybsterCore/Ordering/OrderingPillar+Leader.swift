@@ -13,7 +13,7 @@ extension OrderingPillar {
     let ref = RequestRef(request)
     if inFlightRequests.contains(ref) { return }
     let payload = request.payloadDigest
-    guard clients.isAuthentic(request, payload: payload) else {
+    guard clients.mayOrder(request, payload: payload) else {
       actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
       return
     }

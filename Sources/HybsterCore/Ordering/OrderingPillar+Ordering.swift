@@ -70,7 +70,7 @@ extension OrderingPillar {
     // Byzantine client that tags only some replicas correctly must not knock a
     // correct follower out of the order.
     let unauthenticated = zip(prepare.batch.requests, payloads).first {
-      !clients.isAuthentic($0, payload: $1)
+      !clients.mayOrder($0, payload: $1)
     }?.0
     if let request = unauthenticated {
       actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
@@ -99,10 +99,10 @@ extension OrderingPillar {
     deliverCommitted(into: &actions)
   }
 
-  /// The first request that is not authentic, if any: a batch with one gets no
-  /// COMMIT from us (§5.2.1).
+  /// The first request this replica may not order (not authentic, or of a revoked
+  /// client), if any: a batch with one gets no COMMIT from us (§5.2.1).
   mutating func firstUnauthenticated(_ requests: [Request]) -> Request? {
-    requests.first { !clients.isAuthentic($0, payload: $0.payloadDigest) }
+    requests.first { !clients.mayOrder($0, payload: $0.payloadDigest) }
   }
 
   /// Sends COMMITs for consecutive prepared instances: a follower's independent

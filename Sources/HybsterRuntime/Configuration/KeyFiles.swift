@@ -81,7 +81,9 @@ public struct ClientKeyFile: Codable, Hashable, Sendable {
 }
 
 /// A client's public key file (`NAME.pub`): what a replica needs to admit it. A
-/// copy in the cluster's clients directory admits the client; removing it revokes.
+/// copy in the cluster's clients directory admits the client; `revoked: true` in it
+/// revokes the client (`hybster client revoke`). The file stays: replicas check the
+/// requests the client made before when they replay their logs.
 public struct ClientPublicKeyFile: Codable, Hashable, Sendable {
   /// The client id the keys derive (checked on load).
   public var id: ClientID
@@ -89,9 +91,12 @@ public struct ClientPublicKeyFile: Codable, Hashable, Sendable {
   public var signingKey: String
   /// The 32-byte X25519 public key, hex.
   public var agreementKey: String
+  /// Whether the client is revoked (absent: admitted).
+  public var revoked: Bool?
 
   /// The file of `keys`.
-  public init(_ keys: ClientPublicKeys) {
+  public init(_ keys: ClientPublicKeys, revoked: Bool = false) {
+    self.revoked = revoked ? true : nil
     id = keys.id
     signingKey = Hex.encode(keys.signing)
     agreementKey = Hex.encode(keys.agreement)
@@ -134,11 +139,14 @@ public enum ClientDirectoryFiles {
       throw .clientDirectory(path: directory, reason: error.localizedDescription)
     }
     var keys: [ClientPublicKeys] = []
+    var revoked: Set<ClientID> = []
     for name in names.sorted() where name.hasSuffix(".pub") {
       let path = directory + "/" + name
-      keys.append(try JSONFile.load(ClientPublicKeyFile.self, from: path).publicKeys(path: path))
+      let file = try JSONFile.load(ClientPublicKeyFile.self, from: path)
+      keys.append(try file.publicKeys(path: path))
+      if file.revoked == true { revoked.insert(file.id) }
     }
-    do { return try ClientDirectory(keys) } catch {
+    do { return try ClientDirectory(keys, revoked: revoked) } catch {
       throw .clientDirectory(path: directory, reason: "\(error)")
     }
   }
@@ -147,6 +155,17 @@ public enum ClientDirectoryFiles {
   public static func admit(_ keys: ClientPublicKeys, name: String, in directory: String) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     try JSONFile.save(ClientPublicKeyFile(keys), to: directory + "/" + name + ".pub")
+  }
+
+  /// Marks the client of the public key file `path` revoked; returns its id.
+  public static func revoke(at path: String) throws(ConfigError) -> ClientID {
+    var file = try JSONFile.load(ClientPublicKeyFile.self, from: path)
+    let keys = try file.publicKeys(path: path)
+    file.revoked = true
+    do { try JSONFile.save(file, to: path) } catch {
+      throw .unreadable(path: path, reason: "cannot write it: \(error.localizedDescription)")
+    }
+    return keys.id
   }
 }
 

@@ -35,6 +35,10 @@ struct ClientAuthentication: Sendable {
       },
       explain: { role in
         guard case .client(let client) = role else { return nil }
+        if keyring.directory.isRevoked(client) {
+          return Refusal(
+            reason: .unknownClient, detail: "client \(client) was revoked by this group")
+        }
         return keyring.directory[client] == nil
           ? Refusal(
             reason: .unknownClient,
