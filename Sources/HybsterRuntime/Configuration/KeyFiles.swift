@@ -56,22 +56,9 @@ public struct ClientKeyFile: Codable, Hashable, Sendable {
 
   /// The keys; the error says what is wrong.
   public func secret(path: String) throws(ConfigError) -> ClientSecretKeys {
-    let secret: ClientSecretKeys
-    do {
-      secret = try ClientSecretKeys(
-        signing: try Hex.decode32(signingKey, field: "signingKey"),
-        agreement: try Hex.decode32(agreementKey, field: "agreementKey"))
-    } catch let error as ConfigError {
-      throw error
-    } catch {
-      throw .invalidKey(path: path, reason: "\(error)")
-    }
-    guard secret.publicKeys.id == id else {
-      throw .invalidKey(
-        path: path, reason: "id \(id) does not match the keys (they derive \(secret.publicKeys.id))"
-      )
-    }
-    return secret
+    try decodeKeyPair(
+      signingKey, agreementKey, id: id, path: path, make: ClientSecretKeys.init,
+      derivedID: \.publicKeys.id)
   }
 
   /// Loads a client key file.
@@ -104,22 +91,32 @@ public struct ClientPublicKeyFile: Codable, Hashable, Sendable {
 
   /// The keys; the error says what is wrong.
   public func publicKeys(path: String) throws(ConfigError) -> ClientPublicKeys {
-    let keys: ClientPublicKeys
-    do {
-      keys = try ClientPublicKeys(
-        signing: try Hex.decode32(signingKey, field: "signingKey"),
-        agreement: try Hex.decode32(agreementKey, field: "agreementKey"))
-    } catch let error as ConfigError {
-      throw error
-    } catch {
-      throw .invalidKey(path: path, reason: "\(error)")
-    }
-    guard keys.id == id else {
-      throw .invalidKey(
-        path: path, reason: "id \(id) does not match the keys (they derive \(keys.id))")
-    }
-    return keys
+    try decodeKeyPair(
+      signingKey, agreementKey, id: id, path: path, make: ClientPublicKeys.init,
+      derivedID: \.id)
   }
+}
+
+/// A key file's two hex keys made into `Keys`, checked to derive the file's `id`.
+private func decodeKeyPair<Keys>(
+  _ signing: String, _ agreement: String, id: ClientID, path: String,
+  make: ([UInt8], [UInt8]) throws(ClientKeyError) -> Keys, derivedID: (Keys) -> ClientID
+) throws(ConfigError) -> Keys {
+  let keys: Keys
+  do {
+    keys = try make(
+      try Hex.decode32(signing, field: "signingKey"),
+      try Hex.decode32(agreement, field: "agreementKey"))
+  } catch let error as ConfigError {
+    throw error
+  } catch {
+    throw .invalidKey(path: path, reason: "\(error)")
+  }
+  guard derivedID(keys) == id else {
+    throw .invalidKey(
+      path: path, reason: "id \(id) does not match the keys (they derive \(derivedID(keys)))")
+  }
+  return keys
 }
 
 /// The admitted clients of a cluster on disk: every `*.pub` file
