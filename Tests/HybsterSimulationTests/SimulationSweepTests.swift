@@ -130,6 +130,10 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // leaders suspected one after another (a new view now gets a whole timeout).
   (94_000_288, powerCut(SimulationOptions(forcedStrategy: .adaptive))),
   (60_000_348, SimulationOptions(pillars: 3, rotateLeaders: true)),
+  // Liveness: a replica that crashed during a view change did not deliver again what
+  // it had committed (with another replica's vote, not journaled) until a new view
+  // formed, which its peer had no reason to join.
+  (300_014_483, SimulationOptions()),
 ]
 
 /// `options` with a power cut forced.

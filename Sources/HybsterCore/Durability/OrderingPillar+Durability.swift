@@ -152,6 +152,10 @@ extension OrderingPillar {
         actions.append(.broadcast(.newView(part)))
         actions.append(.newViewPart(part))
       }
+      // What committed before the crash is delivered again at once, view change or
+      // not: the votes of other replicas that committed it were not journaled, and
+      // may never come again (simulator seed 300014483).
+      deliverCommitted(into: &actions)
       return
     }
     if isLeader, configuration.pillarCount > 1, nextProposal > 1 {
