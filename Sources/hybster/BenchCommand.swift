@@ -27,6 +27,11 @@ struct BenchCommand: AsyncParsableCommand {
       bootstrapClientLogging()
       let cluster = try ClusterConfig.load(from: config)
       let paths = keys.isEmpty ? [Paths.clientKey(explicit: nil, config: config)] : keys
+      if load.clients != paths.count, load.clients != 8 {
+        throw CLIError(
+          "bench runs one client per key: --clients \(load.clients) needs as many --key files "
+            + "(create them with `hybster client new --admit`)")
+      }
       var credentials: [ClientCredentials] = []
       for path in paths { credentials.append(try loadCredentials(path: path, config: cluster)) }
       if case .keyValue = cluster.service {

@@ -16,7 +16,8 @@ import Synchronization
 
 /// The load options that `bench` and `local` share.
 struct LoadOptions: ParsableArguments {
-  @Option(help: "Number of clients (client ids 1...C).")
+  @Option(
+    help: "Number of clients (`local`: fresh admitted keys; `bench`: the number of --key files).")
   var clients: Int = 8
 
   @Option(help: "Requests each client keeps outstanding (its lanes).")
@@ -79,6 +80,8 @@ enum LoadGenerator {
   static func run(
     config: ClusterConfig, credentials: [ClientCredentials], settings: LoadSettings
   ) async throws -> BenchReport {
+    var settings = settings
+    settings.clients = credentials.count
     if settings.payload > config.protocolParameters.maxOperationSize {
       throw CLIError(
         "--payload \(settings.payload) exceeds the cluster's maxOperationSize "
