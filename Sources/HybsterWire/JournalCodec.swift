@@ -11,6 +11,7 @@ import TrInX
 ///     kind:u8 = 2 | entered:u64 | accepted:u64 | vouched:u64   views
 ///     kind:u8 = 3 | count:u32 | count × CHECKPOINT frame   stable checkpoint (its proof)
 ///     kind:u8 = 4 | high:u64 | low:u64                     ordering counter
+///     kind:u8 = 5 | COMMIT frame                           another replica's vote
 ///
 /// A stable checkpoint is stored as its f+1 CHECKPOINTs; decoding rebuilds it and
 /// rejects a proof whose messages disagree. The storage engine checksums every
@@ -39,6 +40,9 @@ public enum JournalCodec {
       buffer.writeInteger(UInt8(4))
       buffer.writeInteger(value.high)
       buffer.writeInteger(value.low)
+    case .vote(let commit):
+      buffer.writeInteger(UInt8(5))
+      WireCodec.encode(.protocolMessage(.commit(commit)), into: &buffer)
     }
     return Array(buffer.readableBytesView)
   }
@@ -89,6 +93,11 @@ public enum JournalCodec {
         CounterValue(
           high: try buffer.readNumber("journal.counter.high"),
           low: try buffer.readNumber("journal.counter.low")))
+    case 5:
+      guard case .protocolMessage(.commit(let commit)) = try frame(&buffer) else {
+        throw .invalidEnumValue(field: "journal.vote", value: kind)
+      }
+      record = .vote(commit)
     default:
       throw .invalidEnumValue(field: "journal.kind", value: kind)
     }

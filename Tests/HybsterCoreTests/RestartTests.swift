@@ -37,12 +37,11 @@ struct RestartTests {
     #expect(cluster.journals.allSatisfy { $0.counter.low >= 6 && $0.lowWaterMark == 4 })
     for r in cluster.configuration.replicas { cluster.crash(r) }
     for r in cluster.configuration.replicas { cluster.restart(r) }
-    // The service state of the last checkpoint is back, in view 0 still; a follower
-    // holds the PREPAREs and its own COMMITs of 5 and 6, a quorum with n = 3.
-    #expect(cluster.executions.map(\.lastExecuted) == [4, 6, 6])
+    // The service state of the last checkpoint is back, in view 0 still, and 5 and
+    // 6 are delivered again at once, without a view change: every replica journaled
+    // the PREPAREs, its own COMMITs and the others' votes of what it delivered.
+    #expect(cluster.executions.map(\.lastExecuted) == [6, 6, 6])
     #expect(cluster.pillars.map(\.view) == [0, 0, 0])
-    // STATUS brings back the votes that were in memory: 5 and 6 commit again with
-    // the PREPAREs and COMMITs each replica journaled, without a view change.
     cluster.tickAll()
     cluster.run()
     #expect(cluster.executions.map(\.lastExecuted) == [6, 6, 6])
@@ -122,6 +121,29 @@ struct RestartTests {
     cluster.run()
     #expect(cluster.executions.map(\.lastExecuted) == [3, 3, 3])
     #expect(Self.trinxRefusals(cluster).isEmpty)
+  }
+
+  @Test("a replica journals the other replicas' votes for what it delivers, and restores them")
+  func votesJournaled() {
+    let cluster = Self.cluster(ordered: 3)
+    let journal = cluster.journals[0]
+    for order: OrderNumber in 1...3 {
+      let voters = Set((journal.votes[order] ?? []).map(\.replica))
+      #expect(!voters.isEmpty && !voters.contains(0))
+    }
+    cluster.crash(0)
+    cluster.restart(0)
+    // A restarted replica can hand a replica behind the votes it lost (seed 410001813).
+    cluster.input(
+      .message(.status(StatusMessage(replica: 2, view: 0, nextDelivery: 1)), from: 2), at: 0)
+    let resent = cluster.network.compactMap {
+      if case .commit(let c) = $0.message, $0.from == 0, c.replica != 0, $0.to == 2 {
+        c
+      } else {
+        nil
+      }
+    }
+    #expect(Set(resent.map(\.order)).isSuperset(of: [1, 2, 3]))
   }
 
   @Test("the journal's base records describe the same state")

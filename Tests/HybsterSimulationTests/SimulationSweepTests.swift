@@ -134,6 +134,10 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // it had committed (with another replica's vote, not journaled) until a new view
   // formed, which its peer had no reason to join.
   (300_014_483, SimulationOptions()),
+  // Liveness after a power cut: the other replicas' votes for delivered instances
+  // were not journaled, the faulty voter had moved its window on, and a replica
+  // behind could never deliver them.
+  (410_001_813, powerCut(SimulationOptions())),
 ]
 
 /// `options` with a power cut forced.

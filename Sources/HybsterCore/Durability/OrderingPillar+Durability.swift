@@ -109,6 +109,9 @@ extension OrderingPillar {
         {
           slot.commits[replica] = commit
         }
+        for vote in journal.votes[order] ?? [] where vote.view == view {
+          slot.commits[vote.replica] = vote
+        }
         slots[order] = slot
       } else if prepare.view <= viewChange.vouchedView {
         viewChange.learned[order] = prepare

@@ -19,6 +19,11 @@ public enum PillarRecord: Sendable, Hashable {
   case prepare(Prepare)
   /// This pillar's own COMMIT (resent to peers that lost it).
   case commit(Commit)
+  /// Another replica's COMMIT that counted for an instance this pillar delivered:
+  /// after a power cut the instance may exist nowhere else with its votes — the
+  /// voter may have moved its window on, or lost it too — and a replica behind could
+  /// then never deliver it (simulator seed 410001813 with `--power-cut`).
+  case vote(Commit)
   /// One of this pillar's own VIEW-CHANGEs (resent after a restart: its counter has
   /// moved past [toView|0] and cannot certify it again); the latest few are kept, as
   /// the pillar keeps them for replicas still changing to the views before.

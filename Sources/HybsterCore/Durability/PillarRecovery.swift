@@ -23,6 +23,9 @@ public struct PillarRecovery: Sendable, Hashable {
   public private(set) var prepares: [OrderNumber: Prepare] = [:]
   /// This replica's own COMMITs above the checkpoint, the latest view's per order.
   public private(set) var commits: [OrderNumber: Commit] = [:]
+  /// Other replicas' COMMITs that counted for delivered instances above the
+  /// checkpoint, of the latest view's PREPARE per order.
+  public private(set) var votes: [OrderNumber: [Commit]] = [:]
   /// This replica's VIEW-CHANGEs of its latest few views, by view.
   public private(set) var viewChanges: [View: ViewChange] = [:]
   /// How many of its own VIEW-CHANGEs a journal keeps: the target and the two views
@@ -56,6 +59,13 @@ public struct PillarRecovery: Sendable, Hashable {
       guard commit.order > lowWaterMark else { return }
       if let known = commits[commit.order], known.view >= commit.view { return }
       commits[commit.order] = commit
+    case .vote(let commit):
+      guard commit.order > lowWaterMark else { return }
+      var held = votes[commit.order, default: []].filter { $0.view >= commit.view }
+      guard !held.contains(where: { $0.view > commit.view || $0.replica == commit.replica })
+      else { return }
+      held.append(commit)
+      votes[commit.order] = held
     case .viewChange(let message):
       viewChanges[message.toView] = message
       if viewChanges.count > Self.viewChangesKept {
@@ -73,6 +83,7 @@ public struct PillarRecovery: Sendable, Hashable {
       stable = checkpoint
       prepares = prepares.filter { $0.key > checkpoint.order }
       commits = commits.filter { $0.key > checkpoint.order }
+      votes = votes.filter { $0.key > checkpoint.order }
     case .counter(let value):
       counter = max(counter, value)
     }
@@ -87,6 +98,7 @@ public struct PillarRecovery: Sendable, Hashable {
     if let stable { records.append(.stable(stable)) }
     records += prepares.keys.sorted().map { .prepare(prepares[$0]!) }
     records += commits.keys.sorted().map { .commit(commits[$0]!) }
+    records += votes.keys.sorted().flatMap { votes[$0]!.map(PillarRecord.vote) }
     records += viewChanges.keys.sorted().map { .viewChange(viewChanges[$0]!) }
     if let installed { records.append(.installed(installed)) }
     return records

@@ -99,6 +99,22 @@ extension OrderingPillar {
     deliverCommitted(into: &actions)
   }
 
+  /// Journals the other replicas' COMMITs that made `prepare` committed (see
+  /// ``PillarRecord/vote(_:)``).
+  mutating func journalVotes(
+    for prepare: Prepare, in slot: Slot, into actions: inout [PillarAction]
+  ) {
+    let digest =
+      prepare.view == slot.prepare?.view
+      ? slot.batchDigest : slot.laterPrepares.first { $0.prepare.view == prepare.view }?.batchDigest
+    for voter in slot.commits.keys.sorted() where voter != replica {
+      let vote = slot.commits[voter]!
+      if vote.view == prepare.view, vote.batchDigest == digest {
+        journal(.vote(vote), into: &actions)
+      }
+    }
+  }
+
   /// The first request this replica may not order (not authentic, or of a revoked
   /// client), if any: a batch with one gets no COMMIT from us (§5.2.1).
   mutating func firstUnauthenticated(_ requests: [Request]) -> Request? {
@@ -210,6 +226,7 @@ extension OrderingPillar {
       let prepare = slot.committed(quorum: voteQuorum)
     {
       slots[nextDelivery]!.delivered = true
+      if journaling { journalVotes(for: prepare, in: slot, into: &actions) }
       for request in prepare.batch.requests {
         inFlightRequests.remove(RequestRef(request))
         if let done = viewChange.awaited.removeValue(forKey: RequestRef(request)) {
