@@ -2,6 +2,8 @@ import Foundation
 import HybsterCore
 import HybsterRuntime
 import HybsterServices
+import HybsterWire
+import NIOPosix
 import Testing
 
 #if canImport(Glibc)
@@ -11,7 +13,8 @@ import Testing
 /// Issue 13, item 5: the stdlib-only Python client in `clients/python/`, written from
 /// `docs/wire-format.md` alone, against three real `hybster replica` processes:
 /// put, get, delete, cas (success and failure), a client key the group does not
-/// admit and an operation over `maxOperationSize`, both refused with a clear error.
+/// admit, a client that claims another's id, and an operation over
+/// `maxOperationSize`, each refused with a clear error.
 /// Its own checks (RFC test vectors, the document's worked example) run here too.
 @Suite("Python client against replica processes (issue 13)", .serialized)
 struct PythonClientTests {
@@ -187,6 +190,26 @@ struct PythonClientTests {
     #expect(mallory.status == 3, "stdout: \(mallory.output) stderr: \(mallory.errors)")
     #expect(mallory.errors.contains("refused") && mallory.errors.contains("not admitted"))
     #expect(mallory.errors.contains("unknownClient"))
+
+    // Mallory proving with her own key while claiming Alice's id: the replica
+    // process refuses the handshake and says why.
+    let alice = try ClientKeyFile.load(from: "\(dir)/alice.key").publicKeys.id
+    let forger = try cluster.written.config.credentials(
+      for: try ClientKeyFile.load(from: "\(dir)/mallory.key"))
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let raw = try await AuthenticatedConnectionTests.Raw(
+      port: cluster.written.config.replicas[0].clientPort, group: group)
+    try await raw.send(.hello(Hello(role: .client(alice))))
+    let nonce = try await raw.challenge().nonce
+    try await raw.send(
+      .proof(HandshakeProof(mac: forger.connectionProof(challenge: nonce, replica: 0))))
+    #expect(await raw.closed(within: .seconds(10)))
+    let refusals = raw.recorder.frames.withLock { frames in
+      frames.compactMap { if case .refused(let refusal) = $0 { refusal } else { nil } }
+    }
+    #expect(refusals.map(\.reason) == [.invalidProof])
+    #expect(refusals.first?.detail.contains("client \(alice)") == true)
+    try await group.shutdownGracefully()
 
     // An operation over maxOperationSize: every replica refuses the request.
     let big = try await kv("put", "big", String(repeating: "x", count: Self.maxOperationSize + 1))
