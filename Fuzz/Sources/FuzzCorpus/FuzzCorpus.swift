@@ -23,8 +23,7 @@ struct FuzzCorpus {
           counterCount: CounterLayout.count, key: FuzzKeys.group)
       }
     }
-    let client = ClientCredentials(
-      client: 5, replicaSecrets: Array(repeating: FuzzKeys.replicaSecret, count: 3))
+    let client = FuzzKeys.clients.credentials(0, mode: configuration.clientAuthentication)
     let request = client.request(lane: 0, sequence: 1, operation: [1, 2, 3])
     let batch = Batch(requests: [request])
     let prepare = Prepare(

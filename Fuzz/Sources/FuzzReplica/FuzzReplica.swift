@@ -15,7 +15,7 @@ nonisolated(unsafe) var replica: ReplicaPillars = {
       trinx: try! TrInXInstance(
         id: configuration.trinxInstance(of: 0, pillar: pillar), counterCount: CounterLayout.count,
         key: FuzzKeys.group),
-      keyring: ClientKeyring(replicaSecret: FuzzKeys.replicaSecret))
+      clients: FuzzKeys.clients.authenticator(0, mode: configuration.clientAuthentication))
   }
   return ReplicaPillars(pillars: pillars)
 }()
