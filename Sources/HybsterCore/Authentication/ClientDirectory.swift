@@ -16,7 +16,6 @@ public struct ClientDirectory: Hashable, Sendable {
   public init(_ clients: [ClientPublicKeys], revoked: Set<ClientID> = [])
     throws(ClientDirectoryError)
   {
-    self.revoked = revoked.filter { id in clients.contains { $0.id == id } }
     for client in clients {
       if let existing = self.clients[client.id] {
         guard existing == client else { throw .idCollision(client.id) }
@@ -24,6 +23,7 @@ public struct ClientDirectory: Hashable, Sendable {
       }
       self.clients[client.id] = client
     }
+    self.revoked = revoked.filter { self.clients[$0] != nil }
   }
 
   /// The empty directory: no client is admitted.

@@ -75,7 +75,8 @@ public struct RequestAuthenticator: Sendable {
     }
   }
 
-  /// ``RequestSignature/root(of:)``, stopping where the walk meets the last one.
+  /// The root that `leaf` and the block's path lead to (`nil` if the block is not
+  /// well-formed), stopping where the walk meets the last one.
   private mutating func root(of leaf: Digest, _ signature: RequestSignature) -> Digest? {
     guard signature.isWellFormed else { return nil }
     let path = signature.path

@@ -32,15 +32,6 @@ public struct RequestSignature: Hashable, Sendable {
     path.count <= Self.maxPathLength && UInt64(index) >> path.count == 0
   }
 
-  /// The root that `leaf` and this block's path lead to; `nil` if the block is not
-  /// well-formed.
-  public func root(of leaf: Digest) -> Digest? {
-    guard isWellFormed else { return nil }
-    var node = leaf
-    for level in path.indices { node = self.node(above: node, level: level) }
-    return node
-  }
-
   /// The node one level above `node`, which is at `level` on this block's path.
   func node(above node: Digest, level: Int) -> Digest {
     (index >> level) & 1 == 0

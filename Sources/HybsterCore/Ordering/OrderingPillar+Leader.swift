@@ -6,7 +6,7 @@ extension OrderingPillar {
   mutating func receiveRequest(
     _ request: Request, forwarded: Bool, into actions: inout [PillarAction]
   ) {
-    if let refusal = refusal(of: request) {
+    if let refusal = configuration.refusal(of: request) {
       actions.append(.rejected(refusal))
       return
     }
@@ -31,19 +31,6 @@ extension OrderingPillar {
     pending.append((request, request.digest(payload: payload)))
     inFlightRequests.insert(ref)
     propose(force: false, into: &actions)
-  }
-
-  /// Why the configuration refuses `request` — an operation over
-  /// `maxOperationSize` or a lane beyond `maxLanesPerClient` — if it does. Checked
-  /// for a client's request and for every request of a PREPARE alike.
-  func refusal(of request: Request) -> Rejection? {
-    if request.operation.count > configuration.maxOperationSize {
-      return .operationTooLarge(size: request.operation.count)
-    }
-    if Int(request.lane) >= configuration.maxLanesPerClient {
-      return .laneOutOfRange(lane: request.lane)
-    }
-    return nil
   }
 
   /// Proposes pending requests while the window allows. A full batch is proposed at

@@ -44,7 +44,7 @@ extension OrderingPillar {
     requestDigests.reserveCapacity(prepare.batch.requests.count)
     payloads.reserveCapacity(prepare.batch.requests.count)
     for request in prepare.batch.requests {
-      if let refusal = refusal(of: request) {
+      if let refusal = configuration.refusal(of: request) {
         actions.append(.rejected(refusal))
         return
       }

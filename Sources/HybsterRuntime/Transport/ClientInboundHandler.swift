@@ -49,22 +49,23 @@ final class ClientInboundHandler<Service: ReplicatedService>: ChannelInboundHand
     execution.receive(request)
   }
 
-  /// The group limit `request` exceeds, if any: its operation size or its lane.
+  /// The group limit `request` exceeds, if any (``ProtocolConfiguration/refusal(of:)``),
+  /// as a REFUSED reason and what to tell the client.
   private func limitExceeded(by request: Request) -> (Refusal.Reason, String)? {
-    if request.operation.count > configuration.maxOperationSize {
-      return (
+    switch configuration.refusal(of: request) {
+    case .operationTooLarge(let size)?:
+      (
         .operationTooLarge,
-        "operation of \(request.operation.count) bytes; this group's maxOperationSize is "
+        "operation of \(size) bytes; this group's maxOperationSize is "
           + "\(configuration.maxOperationSize)"
       )
-    }
-    if Int(request.lane) >= configuration.maxLanesPerClient {
-      return (
+    case .laneOutOfRange(let lane)?:
+      (
         .laneOutOfRange,
-        "lane \(request.lane); this group's maxLanesPerClient is \(configuration.maxLanesPerClient)"
+        "lane \(lane); this group's maxLanesPerClient is \(configuration.maxLanesPerClient)"
       )
+    default: nil
     }
-    return nil
   }
 
   /// Tells the client why its request is refused; the connection stays open.
