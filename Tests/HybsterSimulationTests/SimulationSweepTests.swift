@@ -138,6 +138,21 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // were not journaled, the faulty voter had moved its window on, and a replica
   // behind could never deliver them.
   (410_001_813, powerCut(SimulationOptions())),
+  // Liveness, three pillars with rotating leaders and f adaptive replicas: a pillar
+  // that skipped views dropped its own VIEW-CHANGE for one of them, which a replica
+  // still changing to it needed (own VIEW-CHANGEs are kept for every skipped view);
+  // a NEW-VIEW re-proposed an instance a replica had delivered in the view before,
+  // and the COMMIT that completed it, which the old leader lacked, was gone (kept and resent).
+  (
+    300_006_403,
+    SimulationOptions(
+      forcedStrategy: .adaptive, byzantineAtMaximum: true, pillars: 3, rotateLeaders: true)
+  ),
+  (
+    300_006_507,
+    SimulationOptions(
+      forcedStrategy: .adaptive, byzantineAtMaximum: true, pillars: 3, rotateLeaders: true)
+  ),
 ]
 
 /// `options` with a power cut forced.

@@ -28,9 +28,9 @@ public struct PillarRecovery: Sendable, Hashable {
   public private(set) var votes: [OrderNumber: [Commit]] = [:]
   /// This replica's VIEW-CHANGEs of its latest few views, by view.
   public private(set) var viewChanges: [View: ViewChange] = [:]
-  /// How many of its own VIEW-CHANGEs a journal keeps: the target and the two views
-  /// before (see ``ViewChangeState``).
-  static let viewChangesKept = 3
+  /// How many of its own VIEW-CHANGEs a journal keeps: the target and the views
+  /// before it the pillar may have skipped (see ``ViewChangeState``).
+  static let viewChangesKept = Int(ViewChangeGate.viewsAhead) + 1
   /// The NEW-VIEW of the latest view installed.
   public private(set) var installed: NewView?
 

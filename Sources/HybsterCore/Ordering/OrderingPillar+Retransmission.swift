@@ -73,6 +73,14 @@ extension OrderingPillar {
       for follower in slot.commits.keys.sorted() where follower != sender {
         actions.append(.send(.commit(slot.commits[follower]!), to: sender))
       }
+      if status.view < view, let earlier = slot.earlierCommit {
+        // The sender is in an earlier view, maybe the one this committed in.
+        actions.append(.send(.prepare(earlier.prepare), to: sender))
+        for commit in earlier.commits.sorted(by: { $0.replica < $1.replica })
+        where commit.replica != sender {
+          actions.append(.send(.commit(commit), to: sender))
+        }
+      }
     }
   }
 }

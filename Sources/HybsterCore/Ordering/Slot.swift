@@ -25,6 +25,12 @@ struct Slot: Sendable {
   /// ``laterPrepareLimit``; see ``keepLater(_:digest:)``.
   var laterPrepares: [(prepare: Prepare, batchDigest: Digest)] = []
 
+  /// For an instance this replica delivered in an earlier view and a later NEW-VIEW
+  /// re-proposed: the PREPARE and COMMITs that committed it then. Resent only, never
+  /// voted on: a replica that left that view before the instance completed there
+  /// cannot COMMIT in the later view and may need exactly these votes to deliver.
+  var earlierCommit: (prepare: Prepare, commits: [Commit])?
+
   /// How many later views' PREPAREs a slot keeps.
   static let laterPrepareLimit = 3
 
@@ -54,6 +60,16 @@ struct Slot: Sendable {
       votes += 1
     }
     return votes
+  }
+
+  /// The PREPARE that committed this instance and its COMMITs, as a later view's
+  /// slot keeps them (``earlierCommit``).
+  func commitProof(quorum: Int) -> (prepare: Prepare, commits: [Commit])? {
+    var candidates = laterPrepares
+    if let prepare, let batchDigest { candidates.insert((prepare, batchDigest), at: 0) }
+    guard let (prepare, digest) = candidates.first(where: { votes(for: $0, digest: $1) >= quorum })
+    else { return earlierCommit }
+    return (prepare, commits.values.filter { $0.view == prepare.view && $0.batchDigest == digest })
   }
 
   /// The PREPARE that gathered `quorum` matching votes, if one did.

@@ -222,14 +222,16 @@ extension OrderingPillar {
     inFlightRequests.removeAll()
     batchTimerArmed = false
     // Keep the certificates for the two views before `target` to provide them to
-    // others (4 views at most).
-    viewChange.viewChanges = viewChange.viewChanges.filter { $0.key + 2 >= target }
+    // others (4 views at most), and our own VIEW-CHANGEs for every view we may have
+    // skipped: a replica still changing to one of them needs ours to complete its
+    // certificate, and no one else can provide it.
+    viewChange.keepViewChanges(near: target, own: replica)
     viewChange.certified = viewChange.certified.filter { $0.key + 2 >= target }
     for message in messages { journal(.viewChange(message), into: &actions) }
     actions.append(.viewChangeStarted(view: target))
     for message in messages {
       actions.append(.broadcast(.viewChange(message)))
-      if message.toView < target, message.toView + 2 >= target {
+      if message.toView < target, message.toView + ViewChangeGate.viewsAhead >= target {
         viewChange.viewChanges[message.toView, default: [:]][replica] = message
       }
     }
@@ -503,6 +505,11 @@ extension OrderingPillar {
       }
       if log[order] != nil {
         log[order]!.commits = old.commits.filter { $0.value.view == newView.view }
+        if log[order]!.delivered, let proof = old.commitProof(quorum: voteQuorum),
+          proof.prepare.view < newView.view
+        {
+          log[order]!.earlierCommit = proof
+        }
       }
     }
     slots = log

@@ -1,7 +1,7 @@
 /// What a pillar keeps for the view change (§5.2.3). Every collection is bounded:
 /// VIEW-CHANGEs only for the view supported now, the two before (their
 /// certificates, relayed to replicas still changing to them) and the next one (n
-/// each),
+/// each), and its own for the views before those that it may have skipped,
 /// NEW-VIEW-ACKs one per replica, learned PREPAREs one per order number of the
 /// window, awaited requests a fixed number. However many views fail in a row, no
 /// list grows (§4.4 is why Hybster exists).
@@ -69,6 +69,23 @@ struct ViewChangeState: Sendable {
   /// leaders that it sent but has not installed (resent while changing views, so
   /// that replicas that left that view can acknowledge it).
   var sentNewViewPart: NewView?
+
+  /// Drops the VIEW-CHANGEs of views no longer needed once `own` supports `target`:
+  /// every one of the two views before it (their certificates are relayed), and
+  /// `own`'s of the views before those that it may have skipped (up to
+  /// ``ViewChangeGate/viewsAhead`` back): a replica still changing to such a view can
+  /// complete `own`'s message only with it.
+  mutating func keepViewChanges(near target: View, own: ReplicaID) {
+    var kept: [View: [ReplicaID: ViewChange]] = [:]
+    for (view, byReplica) in viewChanges {
+      if view + 2 >= target {
+        kept[view] = byReplica
+      } else if view + ViewChangeGate.viewsAhead >= target, let mine = byReplica[own] {
+        kept[view] = [own: mine]
+      }
+    }
+    viewChanges = kept
+  }
 
   /// How many NEW-VIEW-ACKs are kept per replica.
   static let acknowledgmentsPerReplica = 3
