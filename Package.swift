@@ -16,6 +16,8 @@ let package = Package(
     .library(name: "HybsterServices", targets: ["HybsterServices"]),
     .library(name: "HybsterWire", targets: ["HybsterWire"]),
     .executable(name: "hybster", targets: ["hybster"]),
+    // The fuzz harnesses, for Fuzz/ (libFuzzer) and the tests; not for applications.
+    .library(name: "HybsterFuzzing", targets: ["HybsterFuzzing"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -86,6 +88,15 @@ let package = Package(
       dependencies: ["HybsterCore", "HybsterServices", "TrInX"],
       swiftSettings: strict
     ),
+    // Fuzz harnesses (issue 11): what one input of Fuzz/'s libFuzzer targets does,
+    // their fixed keys, seed corpus and a seeded mutator, also run by `swift test`.
+    .target(
+      name: "HybsterFuzzing",
+      dependencies: [
+        "HybsterCore", "HybsterWire", "TrInX", .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
     .executableTarget(
       name: "hybster",
       dependencies: [
@@ -119,7 +130,9 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "HybsterSimulationTests",
-      dependencies: ["HybsterSimulation", "HybsterCore", "HybsterServices", "TrInX"],
+      dependencies: [
+        "HybsterSimulation", "HybsterCore", "HybsterServices", "TrInX", "HybsterFuzzing",
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "HybsterRuntimeTests",

@@ -1,7 +1,10 @@
 // swift-tools-version: 6.1
 // Coverage-guided fuzzing (libFuzzer) of the wire decoder and of a replica's input
 // handlers (issue 11). Not part of the main build: `Fuzz/run` builds these targets
-// with `-sanitize=fuzzer,address` and runs them; see Fuzz/README.md.
+// with libFuzzer's coverage instrumentation and AddressSanitizer and runs them; see
+// Fuzz/README.md. What one input does (the harnesses), the fixed keys and the seed
+// corpus live in the main package's HybsterFuzzing library, which `swift test` also
+// runs without libFuzzer (Tests/HybsterSimulationTests/FuzzSmokeTests.swift).
 import PackageDescription
 
 let package = Package(
@@ -11,31 +14,19 @@ let package = Package(
   targets: [
     // Hands a target's entry point over to libFuzzer's driver.
     .target(name: "FuzzDriver"),
-    .target(
-      name: "FuzzSupport",
-      dependencies: [.product(name: "HybsterCore", package: "hybster-swift")]),
-    // Decodes one input as a stream of frames; whatever decodes must re-encode to
-    // the same bytes.
+    // Decodes one input as a stream of frames (HybsterFuzzing.DecoderHarness).
     .executableTarget(
       name: "FuzzDecoder",
-      dependencies: [.product(name: "HybsterWire", package: "hybster-swift"), "FuzzDriver"]),
-    // Feeds every decoded frame of one input to a replica with two pillars.
+      dependencies: [.product(name: "HybsterFuzzing", package: "hybster-swift"), "FuzzDriver"]),
+    // Feeds every decoded frame of one input to a replica with two pillars
+    // (HybsterFuzzing.ReplicaHarness).
     .executableTarget(
       name: "FuzzReplica",
-      dependencies: [
-        .product(name: "HybsterWire", package: "hybster-swift"),
-        .product(name: "HybsterCore", package: "hybster-swift"),
-        .product(name: "TrInX", package: "hybster-swift"),
-        "FuzzSupport", "FuzzDriver",
-      ]),
-    // Writes the seed corpus: one valid frame of every message type.
+      dependencies: [.product(name: "HybsterFuzzing", package: "hybster-swift"), "FuzzDriver"]),
+    // Writes the seed corpus (HybsterFuzzing.SeedCorpus): one valid frame of every
+    // message type.
     .executableTarget(
       name: "FuzzCorpus",
-      dependencies: [
-        .product(name: "HybsterWire", package: "hybster-swift"),
-        .product(name: "HybsterCore", package: "hybster-swift"),
-        .product(name: "TrInX", package: "hybster-swift"),
-        "FuzzSupport",
-      ]),
+      dependencies: [.product(name: "HybsterFuzzing", package: "hybster-swift")]),
   ]
 )

@@ -5,5 +5,5 @@ import FuzzDriver
 // target on the inputs and options of the command line.
 exit(
   runFuzzer(argc: CommandLine.argc, argv: CommandLine.unsafeArgv) { data, size in
-    fuzzReplica(data!, size)
+    fuzzReplica(data, size)
   })
