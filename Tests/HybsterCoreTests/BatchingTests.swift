@@ -114,4 +114,53 @@ struct BatchingTests {
       try invalid.validate()
     }
   }
+
+  /// Issue 11, byte budgets: a VIEW-CHANGE carries a pillar's window, a NEW-VIEW a
+  /// few of them, so a window of full 4 MiB batches made view-change messages no
+  /// peer would accept. One view's batches in a checkpoint interval now stay within
+  /// the interval's share of `maxWindowBytes`.
+  @Test("one view's batches stay within each checkpoint interval's window byte budget")
+  func windowByteBudget() {
+    let big = [UInt8](repeating: 7, count: 1000)
+    func request(_ sequence: UInt64) -> Request {
+      Self.credentials.request(lane: 0, sequence: sequence, operation: big)
+    }
+    let perRequest = request(1).byteCount  // a signed request carries no MACs
+    var configuration = testConfiguration(k: 4, w: 8, batch: 8, inFlight: 8)
+    configuration.maxOperationSize = 1000
+    configuration.maxWindowBytes = 2 * 3 * perRequest  // two intervals of three requests
+    try! configuration.validate()
+    #expect(configuration.intervalByteBudget == 3 * perRequest)
+    var leader = Keys.pillar(configuration, replica: 0)
+    var prepares: [Prepare] = []
+    for sequence: UInt64 in 1...4 {
+      prepares += leader.handle(.request(request(sequence))).prepares
+    }
+    // Orders 1-3 spend the first interval's budget; order 4 ends it empty, and the
+    // fourth request opens the next interval.
+    #expect(prepares.map(\.order) == [1, 2, 3, 4, 5])
+    #expect(prepares.map { $0.batch.requests.map(\.sequence) } == [[1], [2], [3], [], [4]])
+    // A faulty leader's PREPARE beyond the budget gets no COMMIT from a follower.
+    var follower = Keys.pillar(configuration, replica: 1)
+    for order: OrderNumber in 1...3 {
+      let prepare = Forge.prepare(order: order, batch: Batch(requests: [request(order)]))
+      #expect(follower.handle(.message(.prepare(prepare), from: 0)).commits.map(\.order) == [order])
+    }
+    let beyond = Forge.prepare(order: 4, batch: Batch(requests: [request(4)]))
+    let actions = follower.handle(.message(.prepare(beyond), from: 0))
+    #expect(actions.rejections == [.overByteBudget(order: 4, bytes: perRequest)])
+    #expect(actions.commits.isEmpty)
+    // Configuration: each interval's share must hold one request of the largest
+    // operation, and peers accept a NEW-VIEW of windows at the budget.
+    var invalid = configuration
+    let largest = Request.byteCount(operation: 1000, replicas: 3)
+    invalid.maxWindowBytes = 2 * largest - 1
+    #expect(
+      throws: ConfigurationError.invalidWindowBytes(
+        2 * largest - 1, intervals: 2, maxOperationSize: 1000)
+    ) { try invalid.validate() }
+    let defaults = ProtocolConfiguration(replicaCount: 3)
+    #expect(defaults.maxPeerFrameBytes >= 7 * 2 * defaults.maxWindowBytes)
+    #expect(defaults.maxPeerFrameBytes < 128 << 20)
+  }
 }

@@ -24,6 +24,13 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// larger is refused, so that every PREPARE fits a frame (issue 11). At least
   /// one request of the largest operation fits.
   public var maxBatchBytes: Int
+  /// The most bytes of batches (``Request/byteCount`` summed) that one view's
+  /// PREPAREs may hold in a pillar's window, spread evenly over its checkpoint
+  /// intervals (``intervalByteBudget``). A leader fills an interval whose budget is
+  /// spent with empty batches, and a follower does not COMMIT a PREPARE beyond it,
+  /// so that a VIEW-CHANGE, which carries the window, and a NEW-VIEW, which carries
+  /// a few of them, fit a frame (issue 11; ``maxPeerFrameBytes``).
+  public var maxWindowBytes: Int
   /// Lanes a client may use: 0 ..< `maxLanesPerClient`. Every lane keeps one reply
   /// cached for good (exactly-once), so a client must not pick lanes without bound.
   public var maxLanesPerClient: Int
@@ -52,7 +59,8 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public init(
     replicaCount: Int, checkpointInterval: UInt64 = 128, windowSize: UInt64 = 512,
     maxBatchSize: Int = 64, maxInFlight: Int = 4, maxOperationSize: Int = 1 << 20,
-    maxBatchBytes: Int = 4 << 20, maxLanesPerClient: Int = 1024, pillarCount: Int = 1,
+    maxBatchBytes: Int = 4 << 20, maxWindowBytes: Int = 8 << 20, maxLanesPerClient: Int = 1024,
+    pillarCount: Int = 1,
     rotateLeaders: Bool = false,
     trinxInstances: [TrInXInstanceID]? = nil,
     viewChangeTimeoutTicks: UInt64 = 20, clientAuthentication: ClientAuthMode = .signatures
@@ -68,6 +76,7 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     self.maxInFlight = maxInFlight
     self.maxOperationSize = maxOperationSize
     self.maxBatchBytes = maxBatchBytes
+    self.maxWindowBytes = maxWindowBytes
     self.maxLanesPerClient = maxLanesPerClient
     self.trinxInstances =
       trinxInstances ?? (0..<replicaCount * pillarCount).map { TrInXInstanceID($0) }
@@ -121,6 +130,8 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   /// The largest batch byte budget: a PREPARE of such a batch, with its header and
   /// certificate, stays below the 16 MiB frame limit of the wire format.
   public static let maxBatchBytesLimit = 15 << 20
+  /// The largest window byte budget (a NEW-VIEW of 2n+1 windows stays below 4 GiB).
+  public static let maxWindowBytesLimit = 64 << 20
   /// The largest window (instances; every slot of it may be held in memory).
   public static let maxWindowSize: UInt64 = 1 << 24
   /// The largest view-change timeout in ticks (it doubles up to 16 times itself).
@@ -171,20 +182,29 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
     else {
       throw .invalidViewChangeTimeout(viewChangeTimeoutTicks)
     }
+    guard maxWindowBytes >= 0, maxWindowBytes <= Self.maxWindowBytesLimit,
+      intervalByteBudget >= Request.byteCount(operation: maxOperationSize, replicas: replicaCount),
+      maxPeerFrameBytes <= Int(UInt32.max)
+    else {
+      throw .invalidWindowBytes(
+        maxWindowBytes, intervals: windowSize / checkpointInterval,
+        maxOperationSize: maxOperationSize)
+    }
   }
 }
 
 extension ProtocolConfiguration {
   private enum CodingKeys: String, CodingKey {
     case replicaCount, checkpointInterval, windowSize, maxBatchSize, maxInFlight
-    case maxOperationSize, maxBatchBytes, maxLanesPerClient, pillarCount, rotateLeaders
+    case maxOperationSize, maxBatchBytes, maxWindowBytes, maxLanesPerClient, pillarCount
+    case rotateLeaders
     case trinxInstances
     case viewChangeTimeoutTicks
     case clientAuthentication
   }
 
   /// Decodes a configuration; files written before pillars existed mean one pillar
-  /// and a fixed leader, and before batch byte budgets the default one.
+  /// and a fixed leader, and before batch and window byte budgets the default ones.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     self.init(
@@ -195,6 +215,7 @@ extension ProtocolConfiguration {
       maxInFlight: try c.decode(Int.self, forKey: .maxInFlight),
       maxOperationSize: try c.decode(Int.self, forKey: .maxOperationSize),
       maxBatchBytes: try c.decodeIfPresent(Int.self, forKey: .maxBatchBytes) ?? 4 << 20,
+      maxWindowBytes: try c.decodeIfPresent(Int.self, forKey: .maxWindowBytes) ?? 8 << 20,
       maxLanesPerClient: try c.decodeIfPresent(Int.self, forKey: .maxLanesPerClient) ?? 1024,
       pillarCount: try c.decodeIfPresent(Int.self, forKey: .pillarCount) ?? 1,
       rotateLeaders: try c.decodeIfPresent(Bool.self, forKey: .rotateLeaders) ?? false,
@@ -216,6 +237,7 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
   case invalidInFlight(Int)
   case invalidOperationSize(Int)
   case invalidBatchBytes(Int, maxOperationSize: Int)
+  case invalidWindowBytes(Int, intervals: UInt64, maxOperationSize: Int)
   case invalidLaneCount(Int)
   case trinxInstanceCount(expected: Int, got: Int)
   case duplicateTrInXInstance
@@ -239,6 +261,8 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
     case .invalidLaneCount(let l): "max lanes per client \(l) must be between 1 and 65536"
     case .invalidBatchBytes(let b, let op):
       "max batch bytes \(b) must hold one request of the max operation size \(op) and be at most 15 MiB"
+    case .invalidWindowBytes(let b, let intervals, let op):
+      "max window bytes \(b) must be at most 64 MiB, keep a NEW-VIEW below 4 GiB and, split over the window's \(intervals) checkpoint intervals, hold one request of the max operation size \(op) in each"
     case .trinxInstanceCount(let e, let g):
       "expected \(e) TrInX instance ids (one per replica and pillar), got \(g)"
     case .duplicateTrInXInstance: "TrInX instance ids must be unique"

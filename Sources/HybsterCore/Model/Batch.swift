@@ -10,6 +10,10 @@ public struct Batch: Hashable, Sendable {
     self.requests = requests
   }
 
+  /// The bytes the batch's requests take on the wire (``Request/byteCount``
+  /// summed): what batch and window byte budgets count.
+  public var byteCount: Int { requests.reduce(0) { $0 + $1.byteCount } }
+
   /// The no-op batch.
   public static let empty = Batch(requests: [])
 

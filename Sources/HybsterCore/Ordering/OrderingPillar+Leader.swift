@@ -44,7 +44,10 @@ extension OrderingPillar {
     nextProposal = max(nextProposal, nextDelivery)
     let first = nextProposal
     while !pending.isEmpty || nextProposal <= gapFillThrough, nextProposal <= highWaterMark {
-      let count = batchCount()
+      // An interval whose byte budget is spent gets empty batches: its checkpoint
+      // comes, the window moves, and the next interval has a whole budget.
+      let count = batchCount(
+        budget: configuration.intervalByteBudget - heldBytes(inIntervalOf: nextProposal))
       let full = count < pending.count || count == configuration.maxBatchSize
       let inFlight = nextProposal - nextDelivery
       let gap = nextProposal <= gapFillThrough
@@ -70,17 +73,30 @@ extension OrderingPillar {
     }
   }
 
-  /// How many pending requests the next batch takes: at most `maxBatchSize`, and no
-  /// more than fit `maxBatchBytes` (at least one; every accepted operation fits).
-  func batchCount() -> Int {
+  /// How many pending requests the next batch takes: at most `maxBatchSize`, no
+  /// more than fit `maxBatchBytes` (at least one: every accepted operation fits)
+  /// and none beyond `budget`, what is left of the interval's window byte budget.
+  func batchCount(budget: Int) -> Int {
     var bytes = 0
     var count = 0
     for (request, _) in pending.prefix(configuration.maxBatchSize) {
       bytes += request.byteCount
-      if count > 0, bytes > configuration.maxBatchBytes { break }
+      if bytes > budget || (count > 0 && bytes > configuration.maxBatchBytes) { break }
       count += 1
     }
     return count
+  }
+
+  /// The bytes of the batches of this view's PREPAREs held for the checkpoint
+  /// interval of local order number `order` (see
+  /// ``ProtocolConfiguration/intervalByteBudget``).
+  func heldBytes(inIntervalOf order: OrderNumber) -> Int {
+    let first = (order - 1) / checkpointInterval * checkpointInterval + 1
+    var bytes = 0
+    for o in first..<first + checkpointInterval {
+      if let slot = slots[o], slot.prepare?.view == view { bytes += slot.batchBytes }
+    }
+    return bytes
   }
 
   /// Certifies and broadcasts the PREPARE for the next order number.

@@ -32,8 +32,9 @@ extension OrderingPillar {
     }
     let later = prepare.view > view
     guard !(isLeader && !later) else { return }
+    let batchBytes = prepare.batch.byteCount
     guard prepare.batch.requests.count <= configuration.maxBatchSize,
-      prepare.batch.requests.reduce(0, { $0 + $1.byteCount }) <= configuration.maxBatchBytes
+      batchBytes <= configuration.maxBatchBytes
     else {
       actions.append(.rejected(.batchTooLarge(count: prepare.batch.requests.count)))
       return
@@ -76,14 +77,23 @@ extension OrderingPillar {
       actions.append(.rejected(.clientAuthentication(request.key, sequence: request.sequence)))
     }
     if slots[prepare.order]?.delivered == true { return }
+    // A correct leader keeps within the window byte budget, and this replica holds
+    // no PREPARE of this view the leader did not send: one beyond it is faulty.
+    let overBudget =
+      !later && batchBytes > 0
+      && heldBytes(inIntervalOf: prepare.order) + batchBytes > configuration.intervalByteBudget
+    if overBudget {
+      actions.append(.rejected(.overByteBudget(order: prepare.order, bytes: batchBytes)))
+    }
     var slot = slots[prepare.order] ?? Slot()
     if later {
       slot.keepLater(prepare, digest: batchDigest)
     } else {
-      slot.abstain = unauthenticated != nil
+      slot.abstain = unauthenticated != nil || overBudget
       slot.authenticated = unauthenticated == nil
       slot.prepare = prepare
       slot.batchDigest = batchDigest
+      slot.batchBytes = batchBytes
       slot.requestDigests = requestDigests
       journal(.prepare(prepare), into: &actions)
     }

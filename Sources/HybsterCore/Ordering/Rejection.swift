@@ -9,6 +9,9 @@ public enum Rejection: Sendable, Hashable, CustomStringConvertible {
   case senderMismatch(message: String, claimed: ReplicaID, sender: ReplicaID)
   case invalidCertificate(message: String, sender: ReplicaID)
   case batchTooLarge(count: Int)
+  /// A PREPARE whose batch would put its view beyond the window byte budget of its
+  /// checkpoint interval (``ProtocolConfiguration/intervalByteBudget``).
+  case overByteBudget(order: OrderNumber, bytes: Int)
   case laneOutOfRange(lane: UInt32)
   case conflictingPrepare(order: OrderNumber)
   case unknownReplica(ReplicaID)
@@ -28,6 +31,8 @@ public enum Rejection: Sendable, Hashable, CustomStringConvertible {
     case .senderMismatch(let m, let c, let s): "\(m) claims replica \(c) but came from \(s)"
     case .invalidCertificate(let m, let s): "\(m) from \(s) carries an invalid certificate"
     case .batchTooLarge(let c): "batch of \(c) requests exceeds the maximum"
+    case .overByteBudget(let o, let b):
+      "PREPARE for \(o) with \(b) bytes of requests exceeds its interval's window byte budget"
     case .laneOutOfRange(let l): "lane \(l) is beyond the lanes a client may use"
     case .conflictingPrepare(let o): "second, different PREPARE for \(o)"
     case .unknownReplica(let r): "message from unknown replica \(r)"

@@ -4,6 +4,9 @@ struct Slot: Sendable {
   var prepare: Prepare?
   /// The batch digest of `prepare`.
   var batchDigest: Digest?
+  /// The bytes of `prepare`'s batch (``Batch/byteCount``), for the window byte
+  /// budget.
+  var batchBytes = 0
   /// The request digests of the batch, in order.
   var requestDigests: [Digest] = []
   /// COMMIT votes by follower, with the digest each acknowledged.
@@ -30,6 +33,20 @@ struct Slot: Sendable {
   /// voted on: a replica that left that view before the instance completed there
   /// cannot COMMIT in the later view and may need exactly these votes to deliver.
   var earlierCommit: (prepare: Prepare, commits: [Commit])?
+
+  /// A slot holding `prepare` of the current view.
+  init(
+    prepare: Prepare, batchDigest: Digest, requestDigests: [Digest], delivered: Bool = false
+  ) {
+    self.prepare = prepare
+    self.batchDigest = batchDigest
+    self.batchBytes = prepare.batch.byteCount
+    self.requestDigests = requestDigests
+    self.delivered = delivered
+  }
+
+  /// A slot that holds votes or later views' PREPAREs only.
+  init() {}
 
   /// How many later views' PREPAREs a slot keeps.
   static let laterPrepareLimit = 3

@@ -307,7 +307,8 @@ public final class ReplicaNode: Service, Sendable {
       peerServers.append(
         try await Self.listen(
           group: driver.eventLoop, host: address.host, port: port, gate: gate,
-          verifier: authentication.verifier
+          verifier: authentication.verifier,
+          limits: WireLimits(maxFrameLength: parameters.maxPeerFrameBytes)
         ) {
           PeerInboundHandler(ordering: box.value, logger: logger)
         })
