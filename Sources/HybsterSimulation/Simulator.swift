@@ -144,7 +144,7 @@ final class SimulationRun {
   var byzantineClient: ByzantineClient?
   /// Honest client index by id.
   var clientIndex: [ClientID: Int] = [:]
-  static let maxEvents = 3_000_000
+  static let maxEvents = 5_000_000
 
   /// The keys, kept to rebuild a crashed replica's TrInX instances and keyring.
   let keys: SimulationKeys
@@ -285,7 +285,7 @@ final class SimulationRun {
       now = event.time
       events += 1
       handle(event.kind)
-      if events >= Self.maxEvents, violation == nil, !finished, !excuseDiscardedJournal() {
+      if events >= Self.maxEvents, violation == nil, !finished {
         finishLiveness(reason: "event budget of \(Self.maxEvents) exhausted")
       }
     }
@@ -871,7 +871,7 @@ final class SimulationRun {
       finished = true
       return
     }
-    if now >= livenessDeadline, excuseDiscardedJournal() || excuseMACAttack() { return }
+    if now >= livenessDeadline, excuseMACAttack() { return }
     if allLanesDone, convergence() == nil {
       livenessChecked = true
       finished = true
@@ -882,18 +882,6 @@ final class SimulationRun {
       return
     }
     queue.schedule(.livenessCheck, at: now + 10_000)
-  }
-
-  /// Safety is checked throughout; liveness with a discarded journal is open work
-  /// (issue 12): the replica votes again only once the group passes its
-  /// reservation, and the simulator found runs that stall (or, with many replicas
-  /// and pillars, exchange STATUS until the event budget runs out) before that.
-  /// Notes such a run and ends it; whether it did.
-  func excuseDiscardedJournal() -> Bool {
-    guard p.diskFault != nil, replicas.contains(where: { $0.disk.faulted }) else { return false }
-    livenessNote = "a replica's journal was discarded after a disk fault (liveness open)"
-    finished = true
-    return true
   }
 
   /// With MAC authenticators a Byzantine client's request whose tags are valid for

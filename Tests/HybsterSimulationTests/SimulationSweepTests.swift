@@ -148,6 +148,10 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
     SimulationOptions(
       forcedStrategy: .adaptive, byzantineAtMaximum: true, pillars: 3, rotateLeaders: true)
   ),
+  // Liveness after a power cut in which one replica lost its journal and snapshot:
+  // the others' proofs of the stable checkpoint held its old CHECKPOINT instead of
+  // their own, and they relayed every vote but the asker's (so it never saw f+1).
+  (510_006_817, SimulationOptions()),
   (
     300_006_507,
     SimulationOptions(

@@ -41,7 +41,10 @@ extension OrderingPillar {
             high: highWaterMark)))
       return
     }
-    guard configuration.replicas.contains(message.replica), message.replica != replica else {
+    // Our own CHECKPOINT, relayed, counts as well: a replica that lost its journal
+    // and snapshot (issue 12) may find f+1 votes for the stable checkpoint only with
+    // the one it sent before (the others' proofs may hold it instead of their own).
+    guard configuration.replicas.contains(message.replica) else {
       actions.append(
         .rejected(.senderMismatch(message: "CHECKPOINT", claimed: message.replica, sender: sender)))
       return

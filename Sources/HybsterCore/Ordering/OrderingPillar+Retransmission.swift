@@ -51,7 +51,8 @@ extension OrderingPillar {
     // our low water mark but lost the CHECKPOINTs still has its window stuck below
     // ours, and STATUS does not say where its window is. Receivers ignore it if stale.
     if let stable = checkpoints.stable {
-      for message in stable.proof where message.replica != sender {
+      // The sender's own CHECKPOINT too: after losing its disk it may need it.
+      for message in stable.proof {
         actions.append(.send(.checkpoint(message), to: sender))
       }
     }
