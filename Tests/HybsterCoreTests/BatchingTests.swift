@@ -161,6 +161,6 @@ struct BatchingTests {
     ) { try invalid.validate() }
     let defaults = ProtocolConfiguration(replicaCount: 3)
     #expect(defaults.maxPeerFrameBytes >= 7 * 2 * defaults.maxWindowBytes)
-    #expect(defaults.maxPeerFrameBytes < 128 << 20)
+    #expect(defaults.maxPeerFrameBytes < 256 << 20)
   }
 }

@@ -59,7 +59,7 @@ public struct ProtocolConfiguration: Hashable, Sendable, Codable {
   public init(
     replicaCount: Int, checkpointInterval: UInt64 = 128, windowSize: UInt64 = 512,
     maxBatchSize: Int = 64, maxInFlight: Int = 4, maxOperationSize: Int = 1 << 20,
-    maxBatchBytes: Int = 4 << 20, maxWindowBytes: Int = 8 << 20, maxLanesPerClient: Int = 1024,
+    maxBatchBytes: Int = 4 << 20, maxWindowBytes: Int = 16 << 20, maxLanesPerClient: Int = 1024,
     pillarCount: Int = 1,
     rotateLeaders: Bool = false,
     trinxInstances: [TrInXInstanceID]? = nil,
@@ -215,7 +215,7 @@ extension ProtocolConfiguration {
       maxInFlight: try c.decode(Int.self, forKey: .maxInFlight),
       maxOperationSize: try c.decode(Int.self, forKey: .maxOperationSize),
       maxBatchBytes: try c.decodeIfPresent(Int.self, forKey: .maxBatchBytes) ?? 4 << 20,
-      maxWindowBytes: try c.decodeIfPresent(Int.self, forKey: .maxWindowBytes) ?? 8 << 20,
+      maxWindowBytes: try c.decodeIfPresent(Int.self, forKey: .maxWindowBytes) ?? 16 << 20,
       maxLanesPerClient: try c.decodeIfPresent(Int.self, forKey: .maxLanesPerClient) ?? 1024,
       pillarCount: try c.decodeIfPresent(Int.self, forKey: .pillarCount) ?? 1,
       rotateLeaders: try c.decodeIfPresent(Bool.self, forKey: .rotateLeaders) ?? false,
