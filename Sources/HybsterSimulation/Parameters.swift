@@ -228,12 +228,24 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
     let drawnAuthentication: ClientAuthMode = clientRandom.chance(0.2) ? .macs : .signatures
     let k = UInt64(random.pick([2, 3, 4, 8, 16]))
     let window = k * UInt64(random.int(2...4))
-    configuration = ProtocolConfiguration(
+    var configuration = ProtocolConfiguration(
       replicaCount: n, checkpointInterval: k * UInt64(pillars),
       windowSize: window * UInt64(pillars), maxBatchSize: random.pick([1, 2, 4, 8, 16]),
       maxInFlight: random.int(1...min(4, Int(window))), maxOperationSize: 1024,
       pillarCount: pillars, rotateLeaders: rotate,
       clientAuthentication: options.clientAuthentication ?? drawnAuthentication)
+    // A tight window byte budget (issue 11), from its own stream, in a quarter of the
+    // seeds: each checkpoint interval holds one or two of the largest requests (a
+    // dozen or more of the workload's), so leaders fill intervals with empty
+    // batches and followers check every PREPARE against the budget.
+    var budgetRandom = SimulationRandom(seed: seed ^ 0xB47E_5B0D_0000_0014)
+    if budgetRandom.chance(0.25) {
+      let intervals = Int(configuration.windowSize / configuration.checkpointInterval)
+      configuration.maxWindowBytes =
+        intervals * budgetRandom.int(1...2)
+        * Request.byteCount(operation: configuration.maxOperationSize, replicas: n)
+    }
+    self.configuration = configuration
 
     clients = random.int(1...4)
     lanesPerClient = random.int(1...3)
@@ -428,7 +440,8 @@ public struct SimulationParameters: Sendable, CustomStringConvertible {
         + " maxInFlight=\(c.maxInFlight) checkpointInterval=\(c.checkpointInterval)"
         + " window=\(c.windowSize) pillars=\(c.pillarCount)"
         + (c.rotateLeaders ? " rotating leaders" : "")
-        + " client-auth=\(c.clientAuthentication.rawValue)",
+        + " client-auth=\(c.clientAuthentication.rawValue)"
+        + (c.maxWindowBytes < 1 << 20 ? " windowBytes=\(c.maxWindowBytes)" : ""),
       "workload clients=\(clients) lanes=\(lanesPerClient) opsPerLane=\(operationsPerLane)"
         + " keys=\(keySpace) weights(get,put,delete,cas)=\(operationWeights)"
         + " think<=\(thinkTime)us",
