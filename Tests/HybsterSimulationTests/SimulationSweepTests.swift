@@ -152,6 +152,9 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // the others' proofs of the stable checkpoint held its old CHECKPOINT instead of
   // their own, and they relayed every vote but the asker's (so it never saw f+1).
   (510_006_817, SimulationOptions()),
+  // The same with the leader losing its disk: it ignored its own PREPARE relayed back
+  // to it, so it never delivered the last instance the others had committed.
+  (530_002_320, powerCut(SimulationOptions())),
   (
     300_006_507,
     SimulationOptions(

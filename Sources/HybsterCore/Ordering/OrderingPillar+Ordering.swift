@@ -31,7 +31,9 @@ extension OrderingPillar {
       return
     }
     let later = prepare.view > view
-    guard !(isLeader && !later) else { return }
+    // A leader holds its own PREPAREs; one relayed back to it that it lacks is one it
+    // certified before it lost its journal (issue 12): it takes it like a follower,
+    // to deliver the instance once committed.
     let batchBytes = prepare.batch.byteCount
     guard prepare.batch.requests.count <= configuration.maxBatchSize,
       batchBytes <= configuration.maxBatchBytes
