@@ -75,5 +75,18 @@ struct AdaptiveTimeoutTests {
     // Censorship is still caught: at the view-change timeout the leader is suspected.
     _ = follower.handle(.tick)
     #expect(follower.isChangingView)
+
+    // A follower that lags (order 1 is missing, so it delivers nothing) while the
+    // leader's PREPAREs keep coming does not suspect the leader early either.
+    var lagging = Keys.pillar(configuration, replica: 2)
+    for _ in 0..<timeout { _ = lagging.handle(.tick) }
+    _ = lagging.handle(.request(credentials.request(lane: 0, sequence: 1, operation: [1])))
+    for order in 2...timeout {
+      let other = credentials.request(lane: 1, sequence: UInt64(order), operation: [2])
+      let prepare = Forge.prepare(order: OrderNumber(order), batch: Batch(requests: [other]))
+      _ = lagging.handle(.message(.prepare(prepare), from: 0))
+      _ = lagging.handle(.tick)
+      #expect(!lagging.isChangingView, "suspected after \(order - 1) ticks")
+    }
   }
 }

@@ -12,6 +12,9 @@ extension OrderingPillar {
       actions.append(.rejected(.wrongView(message: "PREPARE", view: prepare.view, current: view)))
       return
     }
+    // The leader is alive (its connection proved who it is), even if this replica
+    // is too far behind to take the PREPARE.
+    if prepare.view == view, sender == leader { viewChange.leaderHeardAtTick = ticks }
     guard prepare.order > lowWaterMark else { return }  // stale: already checkpointed
     guard prepare.order <= highWaterMark else {
       actions.append(

@@ -110,12 +110,14 @@ extension OrderingPillar {
     }
     // A leader that makes progress but never orders a client's request is as
     // faulty as a silent one (censorship): every awaited request has its own timer.
-    // It runs out after a few usual execution delays once nothing was delivered for
-    // that long (a stopped leader is replaced fast), and after the whole view-change
-    // timeout while the leader keeps delivering (a loaded leader, whose queue holds
-    // the request for a while, is not suspected; issue 12).
+    // It runs out after a few usual execution delays once nothing was delivered and
+    // nothing came from the leader for that long (a stopped leader is replaced fast),
+    // and after the whole view-change timeout while the leader is heard from or
+    // instances are delivered (a loaded leader, whose queue holds the request for a
+    // while, or a follower catching up, does not get the leader suspected; issue 12).
     let short = awaitedTimeout
-    let patience = viewChange.stalledTicks >= short ? short : viewChangeTimeout
+    let silent = viewChange.stalledTicks >= short && ticks - viewChange.leaderHeardAtTick >= short
+    let patience = silent ? short : viewChangeTimeout
     let overdue =
       !waitingForState && viewChange.awaited.values.contains { ticks - $0.since >= patience }
     if viewChange.stalledTicks >= viewChangeTimeout || overdue {

@@ -52,6 +52,10 @@ struct ViewChangeState: Sendable {
   /// over to it to order, and a Byzantine replica must not get correct leaders
   /// suspected one after another on short timeouts).
   var installedAtTick: UInt64 = 0
+  /// The tick the leader's last PREPARE of the current view came from the leader
+  /// itself: a leader heard from lately is alive, and a request it has not ordered
+  /// yet may be waiting in its queue (issue 12: a loaded leader is not suspected).
+  var leaderHeardAtTick: UInt64 = 0
   /// The shortest wait for an awaited request, in ticks (200 ms with 50 ms ticks).
   static let awaitedTicksMinimum: UInt64 = 4
   /// Consecutive ticks without progress while work was outstanding.
