@@ -87,11 +87,6 @@ extension OrderingPillar {
   mutating func stateTransferred(order: OrderNumber, into actions: inout [PillarAction]) {
     guard order == lowWaterMark, nextDelivery <= order else { return }
     nextDelivery = order + 1
-    // The awaited requests may have executed in the transferred state, which does
-    // not say: forget them rather than suspect the leader for them (a client
-    // retransmits what did not execute, and it is awaited again).
-    viewChange.awaited.removeAll()
-    viewChange.awaitedBytes = 0
     deliverCommitted(into: &actions)
   }
 
