@@ -136,7 +136,7 @@ struct AuthenticatedConnectionTests {
       try await impostor.send(
         .proof(HandshakeProof(mac: other.connectionProof(challenge: nonce, replica: 0))))
       #expect(try KeyValueResult.decode(try await client.submit(put)) == .ok)
-      #expect(await impostor.closed(within: .seconds(10)))
+      #expect(await impostor.closed(within: .seconds(30)))
       let answers = impostor.recorder.frames.withLock { $0 }
       #expect(answers.count == 2)
       guard case .refused(let refusal) = answers.last else {
@@ -167,13 +167,13 @@ struct AuthenticatedConnectionTests {
       let eager = try await Raw(port: clientPort, group: group)
       try await eager.send(.hello(Hello(role: .client(8))))
       try await eager.send(.request(credentials.request(lane: 0, sequence: 1, operation: put)))
-      #expect(await eager.closed(within: .seconds(10)))
+      #expect(await eager.closed(within: .seconds(30)))
 
       // A proven client that sends another client's request: refused and closed.
       let proven = try await Raw(port: clientPort, group: group)
       try await proven.prove(as: other)
       try await proven.send(.request(credentials.request(lane: 0, sequence: 1, operation: put)))
-      #expect(await proven.closed(within: .seconds(10)))
+      #expect(await proven.closed(within: .seconds(30)))
       #expect(
         proven.recorder.frames.withLock { frames in
           frames.contains {
@@ -186,7 +186,7 @@ struct AuthenticatedConnectionTests {
       let greedy = try await Raw(port: clientPort, group: group)
       try await greedy.prove(as: other)
       try await greedy.sendRaw([0x00, 0x20, 0x00, 0x00, 1, 0x02])  // 2 MiB
-      #expect(await greedy.closed(within: .seconds(10)))
+      #expect(await greedy.closed(within: .seconds(30)))
 
       // A proven client that sends a frame slowly: closed when it is not complete in
       // time, however many bytes trickle in.
@@ -197,12 +197,12 @@ struct AuthenticatedConnectionTests {
         try? await slow.sendRaw([0x02])
         try await Task.sleep(for: .milliseconds(500))
       }
-      #expect(await slow.closed(within: .seconds(10)))
+      #expect(await slow.closed(within: .seconds(30)))
 
       // A frame declaring 16 MiB before the handshake: refused at its length field.
       let big = try await Raw(port: clientPort, group: group)
       try await big.sendRaw([0x01, 0x00, 0x00, 0x00, 1, 0x02])
-      #expect(await big.closed(within: .seconds(10)))
+      #expect(await big.closed(within: .seconds(30)))
 
       // Silence: closed at the handshake timeout.
       let silent = try await Raw(port: clientPort, group: group)
@@ -215,7 +215,7 @@ struct AuthenticatedConnectionTests {
       _ = try await fakeReplica.challenge()
       try await fakeReplica.send(
         .protocolMessage(.status(StatusMessage(replica: 1, view: 0, nextDelivery: 1))))
-      #expect(await fakeReplica.closed(within: .seconds(10)))
+      #expect(await fakeReplica.closed(within: .seconds(30)))
 
       // At most 4 connections from one address: the client holds one; of four more
       // (open, mid-handshake) the last is closed at once.
