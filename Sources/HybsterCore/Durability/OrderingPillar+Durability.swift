@@ -67,6 +67,9 @@ extension OrderingPillar {
     precondition(
       orderingCounter == journal.counter, "restore the TrInX counter to the journal's value")
     journaling = true
+    // A journal set aside as damaged leaves only the counter's reservation: the
+    // pillar may have certified order messages it no longer holds.
+    startedOver = journal.counter > .zero && journal == PillarRecovery(counterOnly: journal.counter)
     journalMarks = JournalMarks(
       counter: journal.counter, entered: journal.view, accepted: journal.acceptedView,
       vouched: journal.vouchedView, stableOrder: journal.lowWaterMark)

@@ -42,6 +42,12 @@ public struct PillarRecovery: Sendable, Hashable {
     for record in records { apply(record) }
   }
 
+  /// A journal of nothing but a counter value: what a pillar whose damaged journal
+  /// was set aside restarts from (its reservation).
+  public init(counterOnly counter: CounterValue) {
+    self.init(records: [.counter(counter)])
+  }
+
   /// Whether the journal held anything.
   public var isEmpty: Bool { self == PillarRecovery() }
 

@@ -34,9 +34,10 @@ extension OrderingPillar {
       return
     }
     let later = prepare.view > view
-    // A leader holds its own PREPAREs; one relayed back to it that it lacks is one it
-    // certified before it lost its journal (issue 12): it takes it like a follower,
-    // to deliver the instance once committed.
+    // A leader holds its own PREPAREs, except one that lost its journal (issue 12):
+    // it takes back those relayed to it like a follower, to deliver the instances
+    // once committed.
+    guard !(isLeader && !later && !startedOver) else { return }
     let batchBytes = prepare.batch.byteCount
     guard prepare.batch.requests.count <= configuration.maxBatchSize,
       batchBytes <= configuration.maxBatchBytes

@@ -74,6 +74,10 @@ public struct OrderingPillar: Sendable {
   /// Whether this pillar emits ``PillarAction/persist(_:)`` for its journal (issue
   /// 12): on wherever the shell keeps state across restarts.
   public var journaling = false
+  /// Whether this pillar restarted from its counter's reservation alone, its
+  /// damaged journal set aside (issue 12): as a leader it takes back its own
+  /// PREPAREs relayed to it.
+  var startedOver = false
   /// What the journal last recorded of the counter, views and checkpoint.
   var journalMarks = JournalMarks()
 
