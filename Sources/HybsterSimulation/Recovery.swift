@@ -46,7 +46,7 @@ extension SimulationRun {
       // transfer.
       replicas[r].disk.faulted = true
       replicas[r].disk.journals[0] = PillarRecovery(
-        records: [.counter(replicas[r].disk.reservations[0])])
+        counterOnly: replicas[r].disk.reservations[0])
       if fault.snapshotLost { replicas[r].disk.snapshot = nil }
     }
     var executed: OrderNumber = 0

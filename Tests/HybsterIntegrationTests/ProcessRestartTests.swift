@@ -9,9 +9,6 @@ import Testing
 /// write a client saw acknowledged is read back afterwards.
 @Suite("Replica processes killed and restarted (issue 12)", .serialized)
 struct ProcessRestartTests {
-  /// The `hybster` executable next to the test bundle (other suites start it too).
-  static var executable: String { ReplicaProcessCluster.executable }
-
   @Test(
     "kill -9 of every replica process, then a restart: every acknowledged write is read back",
     .enabled(if: ReplicaProcessCluster.executableExists))

@@ -45,7 +45,7 @@ struct PythonClientTests {
     func start() throws {
       for id in 0..<written.config.replicas.count {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessRestartTests.executable)
+        process.executableURL = URL(fileURLWithPath: ReplicaProcessCluster.executable)
         process.arguments = [
           "replica", "--config", ClusterSetup.configPath(in: directory), "--id", "\(id)",
           "--log-level", "warning",
@@ -125,7 +125,7 @@ struct PythonClientTests {
     "the Python client puts, gets, deletes and compare-and-swaps on real replicas, and reports refusals",
     .enabled(if: python != nil, "python3 is not on PATH: the Python client is not tested"),
     .enabled(
-      if: FileManager.default.isExecutableFile(atPath: ProcessRestartTests.executable),
+      if: ReplicaProcessCluster.executableExists,
       "no hybster executable next to the tests: run `swift build` first"))
   func keyValueSession() async throws {
     var config = try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue, batch: 8)

@@ -174,7 +174,7 @@ public final class ReplicaNode: Service, Sendable {
     let reserved = try writer.load()
     guard options.durability == .fsync else {
       // In memory: a new replica whose counter is above anything it certified.
-      let start = PillarRecovery(records: [.counter(reserved ?? .zero)])
+      let start = PillarRecovery(counterOnly: reserved ?? .zero)
       let trinx = try limitedTrInX(
         instance, counter: start.counter, reserved: reserved, writer: writer)
       var pillar = OrderingPillar(
@@ -189,7 +189,7 @@ public final class ReplicaNode: Service, Sendable {
     var recovered = opened.journal.state
     if opened.discarded {
       let bound = max(reserved ?? .zero, recovered.counter)
-      recovered = PillarRecovery(records: [.counter(bound)])
+      recovered = PillarRecovery(counterOnly: bound)
       try opened.journal.rewrite(recovered)
       logger.error(
         "journal of pillar \(index) is corrupt and was discarded; restarting with its counter at \(bound), above anything it certified: it rejoins at the next view change"
