@@ -414,7 +414,7 @@ final class SimulationRun {
         replicas[r].chainHash = hash
       }
       trace.record(now, .stateTransferred(replica, order))
-      input(r, .stateTransferred(order: order))
+      input(r, .stateTransferred(order: order, executed: replicas[r].execution.replies))
     case .checkpointTaken(let replica, let order, let digest, let incarnation):
       let r = Int(replica)
       guard replicas[r].incarnation == incarnation else { return }

@@ -89,4 +89,37 @@ struct AdaptiveTimeoutTests {
       #expect(!lagging.isChangingView, "suspected after \(order - 1) ticks")
     }
   }
+
+  /// Issue 12: a follower that fell behind and caught up by state transfer kept
+  /// awaiting requests the transferred state had executed, and suspected the correct
+  /// leader that had outrun it (512 requests outstanding, real replica processes).
+  @Test("requests the transferred state executed are no longer awaited; the others still are")
+  func stateTransferEndsTheWait() {
+    let configuration = testConfiguration()
+    let credentials = Keys.credentials(client: 4, replicas: 3)
+    var follower = Keys.pillar(configuration, replica: 1)
+    for _ in 0..<configuration.viewChangeTimeoutTicks { _ = follower.handle(.tick) }
+    let executed = credentials.request(lane: 0, sequence: 1, operation: [1])
+    let pending = credentials.request(lane: 1, sequence: 1, operation: [2])
+    _ = follower.handle(.request(executed))
+    _ = follower.handle(.request(pending))
+    #expect(follower.awaitedCount == 2)
+    var replies = ReplyCache()
+    replies.record(executed.key, sequence: 1, result: [])
+    replies.record(pending.key, sequence: 0, result: [])
+    _ = follower.handle(.stateTransferred(order: 0, executed: replies))
+    #expect(follower.awaitedCount == 1)
+
+    // Only the request the state did not execute is awaited: a leader that orders
+    // nothing is suspected for it, and one that ordered it would not be.
+    var alone = Keys.pillar(configuration, replica: 1)
+    for _ in 0..<configuration.viewChangeTimeoutTicks { _ = alone.handle(.tick) }
+    _ = alone.handle(.request(executed))
+    _ = alone.handle(.stateTransferred(order: 0, executed: replies))
+    #expect(alone.awaitedCount == 0)
+    for _ in 0..<(2 * configuration.viewChangeTimeoutTicks) { _ = alone.handle(.tick) }
+    #expect(!alone.isChangingView)
+    for _ in 0..<(2 * configuration.viewChangeTimeoutTicks) { _ = follower.handle(.tick) }
+    #expect(follower.isChangingView)
+  }
 }

@@ -256,13 +256,13 @@ struct StateTransferTests {
     #expect(prepared.commits.map(\.order) == [5])
     #expect(prepared.deliveries.isEmpty)  // still behind
     // Only the current stable checkpoint counts.
-    #expect(follower.handle(.stateTransferred(order: 3)).isEmpty)
-    #expect(follower.handle(.stateTransferred(order: 8)).isEmpty)
+    #expect(follower.handle(.stateTransferred(order: 3, executed: ReplyCache())).isEmpty)
+    #expect(follower.handle(.stateTransferred(order: 8, executed: ReplyCache())).isEmpty)
     #expect(follower.nextDelivery == 1)
-    let resumed = follower.handle(.stateTransferred(order: 4))
+    let resumed = follower.handle(.stateTransferred(order: 4, executed: ReplyCache()))
     #expect(resumed.deliveries.map(\.order) == [5])
     #expect(follower.nextDelivery == 6)
     // A repeated notice changes nothing.
-    #expect(follower.handle(.stateTransferred(order: 4)).isEmpty)
+    #expect(follower.handle(.stateTransferred(order: 4, executed: ReplyCache())).isEmpty)
   }
 }

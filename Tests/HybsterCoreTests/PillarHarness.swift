@@ -151,7 +151,7 @@ final class PillarCluster<Service: ReplicatedService> {
           guard let snapshot = executions[Int(peer)].snapshots[order], snapshot.digest == digest
           else { continue }
           try! executions[i].install(snapshot)
-          input(.stateTransferred(order: order), at: r)
+          input(.stateTransferred(order: order, executed: executions[i].replies), at: r)
           break
         }
       case .viewChangeStarted(let view):

@@ -84,7 +84,18 @@ extension OrderingPillar {
 
   /// State transfer installed the stable checkpoint at `order`: delivery resumes
   /// after it. Ignored unless it is the current stable checkpoint and we were behind.
-  mutating func stateTransferred(order: OrderNumber, into actions: inout [PillarAction]) {
+  ///
+  /// Requests the installed state executed are no longer awaited: this pillar never
+  /// delivers them, and waiting for them would suspect a correct leader that only
+  /// outran this replica (requests not executed stay awaited, for the next leader).
+  mutating func stateTransferred(
+    order: OrderNumber, executed: ReplyCache, into actions: inout [PillarAction]
+  ) {
+    for (ref, entry) in viewChange.awaited
+    where executed[ref.lane].map({ $0.sequence >= ref.sequence }) ?? false {
+      viewChange.awaited[ref] = nil
+      viewChange.awaitedBytes -= entry.request.operation.count
+    }
     guard order == lowWaterMark, nextDelivery <= order else { return }
     nextDelivery = order + 1
     deliverCommitted(into: &actions)

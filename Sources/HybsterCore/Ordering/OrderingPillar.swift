@@ -178,8 +178,8 @@ public struct OrderingPillar: Sendable {
       tick(into: &actions)
     case .checkpointTaken(let order, let digest):
       takeCheckpoint(order: order, stateDigest: digest, into: &actions)
-    case .stateTransferred(let order):
-      stateTransferred(order: order, into: &actions)
+    case .stateTransferred(let order, let executed):
+      stateTransferred(order: order, executed: executed, into: &actions)
     case .checkpointLearned(let checkpoint):
       learnCheckpoint(checkpoint, waitForDelivery: true, into: &actions)
     case .leaveView(let target, let checkpoint):

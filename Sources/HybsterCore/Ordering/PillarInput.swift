@@ -13,8 +13,9 @@ public enum PillarInput: Sendable, Equatable {
   case checkpointTaken(order: OrderNumber, stateDigest: Digest)
   /// The execution stage installed the stable checkpoint at `order`, fetched after
   /// ``PillarAction/stateTransferNeeded(order:stateDigest:from:)`` (§5.2.2); delivery
-  /// resumes at `order + 1`.
-  case stateTransferred(order: OrderNumber)
+  /// resumes at `order + 1`. `executed` is the execution stage's reply vector after
+  /// the install: requests it shows executed are no longer awaited.
+  case stateTransferred(order: OrderNumber, executed: ReplyCache)
   /// A sibling pillar made this checkpoint stable (§5.3.2: the pillar that runs a
   /// checkpoint informs the others). Verified like any quorum certificate.
   case checkpointLearned(StableCheckpoint)

@@ -140,7 +140,7 @@ public struct PillarCoordinator: Sendable {
         // Execution already got past the checkpoint (its siblings delivered, or a
         // transfer installed it before this pillar adopted the checkpoint): the
         // pillar just resumes after it.
-        out.append(.pillar(pillar, .stateTransferred(order: order)))
+        out.append(.pillar(pillar, .stateTransferred(order: order, executed: ReplyCache())))
       } else {
         out.append(.stateTransferNeeded(order: global, stateDigest: digest, from: from))
       }
@@ -251,14 +251,16 @@ public struct PillarCoordinator: Sendable {
   }
 
   /// State transfer installed the checkpoint at global `order`: every pillar and the
-  /// merge resume after it.
-  public mutating func stateTransferred(order: OrderNumber, into out: inout [Output]) {
+  /// merge resume after it; `executed` is the reply vector after the install.
+  public mutating func stateTransferred(
+    order: OrderNumber, executed: ReplyCache, into out: inout [Output]
+  ) {
     var ready: [(order: OrderNumber, view: View, batch: Batch)] = []
     merger.skip(through: order, into: &ready)
     handOn(ready, into: &out)
     let local = layout.localCheckpoint(ofGlobal: order)
     for pillar in 0..<configuration.pillarCount {
-      out.append(.pillar(pillar, .stateTransferred(order: local)))
+      out.append(.pillar(pillar, .stateTransferred(order: local, executed: executed)))
     }
   }
 }

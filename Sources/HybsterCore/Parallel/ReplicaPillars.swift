@@ -18,8 +18,9 @@ public struct ReplicaPillars: Sendable {
     case tick
     /// The execution stage took the checkpoint at global `order`.
     case checkpointTaken(order: OrderNumber, stateDigest: Digest)
-    /// The execution stage installed the stable checkpoint at global `order`.
-    case stateTransferred(order: OrderNumber)
+    /// The execution stage installed the stable checkpoint at global `order`;
+    /// `executed` is its reply vector after the install.
+    case stateTransferred(order: OrderNumber, executed: ReplyCache)
   }
 
   /// What the shell carries out, in order.
@@ -130,8 +131,8 @@ public struct ReplicaPillars: Sendable {
       for pillar in pillars.indices { outputs.append(.pillar(pillar, .tick)) }
     case .checkpointTaken(let order, let digest):
       coordinator.checkpointTaken(order: order, stateDigest: digest, into: &outputs)
-    case .stateTransferred(let order):
-      coordinator.stateTransferred(order: order, into: &outputs)
+    case .stateTransferred(let order, let executed):
+      coordinator.stateTransferred(order: order, executed: executed, into: &outputs)
     }
     carryOut(outputs, into: &actions)
   }

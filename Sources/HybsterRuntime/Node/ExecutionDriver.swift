@@ -128,7 +128,7 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
           logger.notice("dropped view-change part from \(sender): \(rejection)")
         }
       case .stateTransferred(let order):
-        coordinator.stateTransferred(order: order, into: &outputs)
+        coordinator.stateTransferred(order: order, executed: stage.replies, into: &outputs)
       }
     }
     var checkpoints: [(OrderNumber, Digest)] = []

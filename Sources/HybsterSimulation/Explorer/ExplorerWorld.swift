@@ -218,7 +218,7 @@ public struct ExplorerWorld: Sendable {
       else { return true }
       // The state f+1 replicas vouched for: its digest is the running hash.
       replicas[Int(r)]!.chain = stable.stateDigest
-      input(Int(r), .stateTransferred(order: stable.order))
+      input(Int(r), .stateTransferred(order: stable.order, executed: ReplyCache()))
       return true
     case .byzantine(let move):
       guard !budgeted || byzantineMovesUsed < bounds.byzantineMoves, var adversary,
