@@ -73,7 +73,9 @@ final class OrderingDriver {
     for address in addresses where address.id != pillar.replica {
       let link = PeerLink(
         peer: address.id, host: address.host, port: address.peerPort(pillar: index),
-        authentication: authentication, eventLoop: eventLoop, logger: logger)
+        authentication: authentication,
+        sendBufferLimit: pillar.configuration.maxWindowBytes, eventLoop: eventLoop,
+        logger: logger)
       links[address.id] = link
       link.start()
     }
@@ -93,6 +95,7 @@ final class OrderingDriver {
   func stop() {
     eventLoop.preconditionInEventLoop()
     tickTask?.cancel()
+    counters.peerFramesDropped = links.values.reduce(0) { $0 + $1.dropped }
     for link in links.values { link.close() }
     links.removeAll()
   }
@@ -221,10 +224,13 @@ struct RuntimeCounters: Sendable {
   var delivered = 0
   var rejected = 0
   var stateTransfersCompleted = 0
+  /// Frames to peers dropped because a link was down or its send buffer full.
+  var peerFramesDropped = 0
 
   static func + (a: Self, b: Self) -> Self {
     RuntimeCounters(
       delivered: a.delivered + b.delivered, rejected: a.rejected + b.rejected,
-      stateTransfersCompleted: a.stateTransfersCompleted + b.stateTransfersCompleted)
+      stateTransfersCompleted: a.stateTransfersCompleted + b.stateTransfersCompleted,
+      peerFramesDropped: a.peerFramesDropped + b.peerFramesDropped)
   }
 }

@@ -358,7 +358,7 @@ public final class ReplicaNode: Service, Sendable {
         }.get())
     }
     logger.info(
-      "replica \(id) stopped: \(counters.delivered) instances delivered, \(counters.rejected) inputs rejected"
+      "replica \(id) stopped: \(counters.delivered) instances delivered, \(counters.rejected) inputs rejected, \(counters.stateTransfersCompleted) state transfers, \(counters.peerFramesDropped) frames to peers dropped"
     )
   }
 

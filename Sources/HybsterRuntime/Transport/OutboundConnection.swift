@@ -9,7 +9,10 @@ import NIOPosix
 /// before that, while disconnected, or while the socket's send buffer is full, are
 /// dropped: the protocol resends what matters (STATUS, §5.2.2; client
 /// retransmission), and a peer that does not read must not make us buffer without
-/// bound. Confined to its loop.
+/// bound. The send buffer holds up to ``sendBufferLimit`` bytes: a peer that reads,
+/// only more slowly than we write for a while (a follower of a loaded leader), must
+/// not lose frames it would then need a tick or a state transfer to recover.
+/// Confined to its loop.
 package final class OutboundConnection {
   private let host: String
   private let port: Int
@@ -18,6 +21,7 @@ package final class OutboundConnection {
   private let eventLoop: any EventLoop
   private let pipeline: @Sendable (any Channel) throws -> Void
   private let initialBackoff: TimeAmount
+  private let sendBufferLimit: Int
   private var backoff: TimeAmount
   private var channel: (any Channel)?
   /// A connection whose handshake is under way.
@@ -33,11 +37,12 @@ package final class OutboundConnection {
 
   /// Creates a connection to `host:port` that proves `hello`'s claim with `prove`;
   /// `pipeline` adds the handlers for the decoded frames that follow the handshake
-  /// (called on the channel's loop for every connection).
+  /// (called on the channel's loop for every connection). Frames are dropped once
+  /// `sendBufferLimit` bytes wait to be sent, until half of them went out.
   package init(
     host: String, port: Int, hello: Hello,
     prove: @escaping @Sendable (HandshakeChallenge) -> HandshakeProof, eventLoop: any EventLoop,
-    initialBackoff: TimeAmount = .milliseconds(50),
+    initialBackoff: TimeAmount = .milliseconds(50), sendBufferLimit: Int = 1 << 20,
     pipeline: @escaping @Sendable (any Channel) throws -> Void = { _ in }
   ) {
     self.host = host
@@ -47,6 +52,7 @@ package final class OutboundConnection {
     self.eventLoop = eventLoop
     self.pipeline = pipeline
     self.initialBackoff = initialBackoff
+    self.sendBufferLimit = max(sendBufferLimit, 2)
     self.backoff = initialBackoff
   }
 
@@ -66,6 +72,9 @@ package final class OutboundConnection {
     let prove = self.prove
     ClientBootstrap(group: eventLoop)
       .channelOption(.socketOption(.tcp_nodelay), value: 1)
+      .channelOption(
+        .writeBufferWaterMark, value: .init(low: sendBufferLimit / 2, high: sendBufferLimit)
+      )
       .channelOption(.connectTimeout, value: .seconds(2))
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {

@@ -5,7 +5,9 @@ import NIOCore
 
 /// The outbound connection to one peer replica (an ``OutboundConnection`` that
 /// proves this replica's identity, logs its state and reports writability to bulk
-/// senders).
+/// senders). Its send buffer holds one window's byte budget
+/// (``HybsterCore/ProtocolConfiguration/maxWindowBytes``): what a leader may have
+/// proposed and not yet seen committed.
 final class PeerLink {
   let peer: ReplicaID
   private let connection: OutboundConnection
@@ -15,13 +17,14 @@ final class PeerLink {
 
   init(
     peer: ReplicaID, host: String, port: Int, authentication: PeerAuthentication,
-    eventLoop: any EventLoop, logger: Logger
+    sendBufferLimit: Int, eventLoop: any EventLoop, logger: Logger
   ) {
     self.peer = peer
     let writable = WritableRelay()
     connection = OutboundConnection(
       host: host, port: port, hello: Hello(role: .replica(authentication.replica)),
-      prove: { authentication.proof(for: $0, to: peer) }, eventLoop: eventLoop
+      prove: { authentication.proof(for: $0, to: peer) }, eventLoop: eventLoop,
+      sendBufferLimit: sendBufferLimit
     ) { channel in
       try channel.pipeline.syncOperations.addHandler(WritabilityHandler { writable.fire() })
     }
