@@ -83,7 +83,7 @@ public enum SimulationSweep {
         let seed = from &+ UInt64(next)
         next += 1
         running += 1
-        group.addTask { Simulator.run(seed: seed, options: options) }
+        group.addTask { await run(seed: seed, options: options) }
       }
       while next < count, running < max(1, parallelism) { startNext() }
       while let result = await group.next() {
@@ -99,5 +99,21 @@ public enum SimulationSweep {
     summary.wallSeconds =
       Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     return summary
+  }
+
+  /// Runs one seed on a thread of its own, not on Swift's cooperative pool: a run
+  /// computes for up to seconds without suspending, and runs that held the pool's
+  /// threads (one per core) starved every other task of the process, such as the
+  /// tests that time real replicas beside a sweep in `swift test`.
+  public static func run(seed: UInt64, options: SimulationOptions = SimulationOptions()) async
+    -> SimulationResult
+  {
+    await withCheckedContinuation { finished in
+      let thread = Thread {
+        finished.resume(returning: Simulator.run(seed: seed, options: options))
+      }
+      thread.stackSize = 16 << 20
+      thread.start()
+    }
   }
 }

@@ -11,20 +11,25 @@ import Testing
 struct MutationTests {
   static let seeds: [UInt64] = [1, 3, 4]
 
-  static func violations(_ campaign: AttackCampaignKind, injecting faults: InjectedFaults)
+  static func violations(_ campaign: AttackCampaignKind, injecting faults: InjectedFaults) async
     -> [UInt64]
   {
     var options = SimulationOptions(injectedFaults: faults, traceLength: 5)
     options.campaign = campaign
-    return seeds.filter { Simulator.run(seed: $0, options: options).violation != nil }
+    var violating: [UInt64] = []
+    for seed in seeds where await SimulationSweep.run(seed: seed, options: options).violation != nil
+    {
+      violating.append(seed)
+    }
+    return violating
   }
 
   @Test(
     "§5.2.3: the campaign catches its weakened rule and is clean on the fixed one",
     arguments: AttackCampaignKind.allCases)
-  func caught(campaign: AttackCampaignKind) {
-    #expect(!Self.violations(campaign, injecting: campaign.catches).isEmpty)
-    #expect(Self.violations(campaign, injecting: []).isEmpty)
+  func caught(campaign: AttackCampaignKind) async {
+    #expect(await !Self.violations(campaign, injecting: campaign.catches).isEmpty)
+    #expect(await Self.violations(campaign, injecting: []).isEmpty)
   }
 
   @Test("A forced campaign runs with n = 3, one pillar and one adaptive replica")

@@ -236,37 +236,39 @@ struct SimulationSweepTests {
   }
 
   @Test("Regression seeds run clean")
-  func regressions() {
+  func regressions() async {
     for (seed, found) in regressionSeeds {
       // Found before pillars existed: they reproduce with one pillar; and before power
       // cuts were drawn (issue 12), which would replace their crashes.
       var options = found
       options.pillars = options.pillars ?? 1
       options.powerCut = options.powerCut ?? false
-      let result = Simulator.run(seed: seed, options: options)
+      let result = await SimulationSweep.run(seed: seed, options: options)
       #expect(result.violation == nil, "seed \(seed): \(String(describing: result.violation))")
     }
   }
 
   @Test("The same seed gives the same run", arguments: [1, 7, 42, 1234, 99_999] as [UInt64])
-  func determinism(seed: UInt64) {
-    let first = Simulator.run(seed: seed)
-    let second = Simulator.run(seed: seed)
+  func determinism(seed: UInt64) async {
+    let first = await SimulationSweep.run(seed: seed)
+    let second = await SimulationSweep.run(seed: seed)
     #expect(first.traceHash == second.traceHash)
     #expect(first.events == second.events)
     #expect(first.requestsAccepted == second.requestsAccepted)
     #expect(first.parameters.description == second.parameters.description)
-    #expect(Simulator.run(seed: seed + 1).traceHash != first.traceHash)
+    #expect(await SimulationSweep.run(seed: seed + 1).traceHash != first.traceHash)
   }
 
   @Test("A Byzantine leader is replaced by the view change and liveness is demanded")
-  func byzantineLeaderIsReplaced() {
-    let leader = Simulator.run(seed: 5, options: SimulationOptions(forcedStrategy: .skipOrders))
+  func byzantineLeaderIsReplaced() async {
+    let leader = await SimulationSweep.run(
+      seed: 5, options: SimulationOptions(forcedStrategy: .skipOrders))
     #expect(leader.parameters.strategy(of: 0) == .skipOrders)
     #expect(leader.violation == nil)
     #expect(leader.livenessChecked)
     for strategy in [ByzantineStrategy.silent, .delayProposals, .equivocate] {
-      let run = Simulator.run(seed: 5, options: SimulationOptions(forcedStrategy: strategy))
+      let run = await SimulationSweep.run(
+        seed: 5, options: SimulationOptions(forcedStrategy: strategy))
       #expect(run.violation == nil, "\(strategy)")
       #expect(run.livenessChecked, "\(strategy): \(run.livenessNote ?? "")")
     }
@@ -292,7 +294,7 @@ struct BugInjectionTests {
     #expect(!result.violation!.trace.isEmpty)
     #expect(result.reproduceCommand.contains("--inject skipPrepareCertificateCheck"))
     // The same seed without the bug is clean: the checker found the bug, not noise.
-    let clean = Simulator.run(
+    let clean = await SimulationSweep.run(
       seed: result.seed, options: SimulationOptions(forcedStrategy: .equivocate))
     #expect(clean.violation == nil)
   }
@@ -305,7 +307,7 @@ struct BugInjectionTests {
         injectedFaults: .commitQuorumOfF))
     let result = try #require(found)
     #expect(result.violation!.invariant == .checkpointDigest)
-    let clean = Simulator.run(
+    let clean = await SimulationSweep.run(
       seed: result.seed,
       options: SimulationOptions(forcedStrategy: .wrongCheckpoint, byzantineAtMaximum: true))
     #expect(clean.violation == nil)
