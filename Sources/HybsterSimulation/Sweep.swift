@@ -104,16 +104,35 @@ public enum SimulationSweep {
   /// Runs one seed on a thread of its own, not on Swift's cooperative pool: a run
   /// computes for up to seconds without suspending, and runs that held the pool's
   /// threads (one per core) starved every other task of the process, such as the
-  /// tests that time real replicas beside a sweep in `swift test`.
+  /// tests that time real replicas beside a sweep in `swift test`. The thread runs
+  /// at a lower CPU priority (``backgroundNiceness``): alone on a machine a sweep
+  /// runs as fast, and beside anything interactive it yields.
   public static func run(seed: UInt64, options: SimulationOptions = SimulationOptions()) async
     -> SimulationResult
   {
     await withCheckedContinuation { finished in
       let thread = Thread {
+        lowerPriority()
         finished.resume(returning: Simulator.run(seed: seed, options: options))
       }
       thread.stackSize = 16 << 20
       thread.start()
     }
+  }
+
+  /// The nice value of a simulation thread.
+  public static let backgroundNiceness: Int32 = 10
+
+  /// Lowers the calling thread's CPU priority to ``backgroundNiceness`` (Linux keeps
+  /// a nice value per thread); never raises it.
+  private static func lowerPriority() {
+    #if os(Linux)
+      let thread = __priority_which_t(PRIO_PROCESS.rawValue)
+      errno = 0
+      let current = getpriority(thread, 0)
+      if errno == 0, current < backgroundNiceness {
+        _ = setpriority(thread, 0, backgroundNiceness)
+      }
+    #endif
   }
 }
