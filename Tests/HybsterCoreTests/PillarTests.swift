@@ -518,6 +518,27 @@ struct PillarTests {
       Self.released(gate.admit(newView(6), from: 0, pillar: 0, isValid: { _ in true })) == [0])
   }
 
+  /// Simulator seed 630000553 (`--byzantine adaptive`, n = 5, three pillars): told
+  /// to leave for view 4 while still changing to view 3, a pillar without a
+  /// certificate for 3 kept its target, then installed view 3 and stayed there. Its
+  /// replica's VIEW-CHANGE for 4 lacked that part for good, and with its siblings
+  /// waiting on view 4 the group never got f+1 complete VIEW-CHANGEs.
+  @Test("§5.3.3: a pillar that installs a view its siblings already left leaves it too")
+  func lateInstallLeavesAgain() {
+    let configuration = pillarConfiguration(pillars: 3, k: 6, w: 12)
+    var coordinator = PillarCoordinator(configuration: configuration, replica: 1)
+    var outputs: [PillarCoordinator.Output] = []
+    coordinator.pillar(0, did: .viewChangeStarted(view: 4), into: &outputs)
+    #expect(outputs.contains(.pillar(1, .leaveView(4, checkpoint: nil))))
+    outputs.removeAll()
+    coordinator.pillar(1, did: .viewInstalled(view: 3, leader: 3), into: &outputs)
+    #expect(outputs == [.pillar(1, .leaveView(4, checkpoint: nil))])
+    // A pillar that installs the view being changed to stays.
+    outputs.removeAll()
+    coordinator.pillar(2, did: .viewInstalled(view: 4, leader: 4), into: &outputs)
+    #expect(!outputs.contains { if case .pillar(2, .leaveView) = $0 { true } else { false } })
+  }
+
   // MARK: §5.3.3 Distributed view change
 
   @Test("§5.3.3: with a silent leader all pillars leave view 0 together and install view 1")

@@ -154,6 +154,13 @@ public struct PillarCoordinator: Sendable {
       for other in others { out.append(.pillar(other, .leaveView(target, checkpoint: stable))) }
     case .viewInstalled(let installedView, let leader):
       installed[pillar] = max(installed[pillar], installedView)
+      if installedView < leaving {
+        // Its siblings left this view while the pillar was still changing to it
+        // (it had no certificate to support `leaving` then, so it kept its target):
+        // it leaves too, or this replica's VIEW-CHANGE for `leaving` would lack this
+        // pillar's part for good (simulator seed 630000553).
+        out.append(.pillar(pillar, .leaveView(leaving, checkpoint: stable)))
+      }
       let everyone = installed.min()!
       gate.advance(to: everyone)
       if everyone > view {
