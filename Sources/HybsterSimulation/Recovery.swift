@@ -4,10 +4,14 @@ import TrInX
 
 /// What a simulated replica keeps across a crash (issue 12): each pillar's journal,
 /// folded record by record as the runtime folds what its disk returns, and the
-/// service snapshot of its last checkpoint (made durable before its CHECKPOINT left).
+/// service snapshots of its checkpoints (each durable before its CHECKPOINT left):
+/// the newest two and every one from its last stable checkpoint on, as the
+/// runtime's snapshot store keeps them.
 struct SimDisk {
   var journals: [PillarRecovery]
-  var snapshot: CheckpointSnapshot?
+  var snapshots: [OrderNumber: CheckpointSnapshot] = [:]
+  /// The last checkpoint this replica saw become stable.
+  var stable: OrderNumber = 0
   /// Whether the drawn disk fault was applied already (once per run).
   var faulted = false
   /// Per pillar, a bound on every counter value certified: the runtime's
@@ -17,6 +21,26 @@ struct SimDisk {
   init(pillars: Int) {
     journals = Array(repeating: PillarRecovery(), count: pillars)
     reservations = Array(repeating: .zero, count: pillars)
+  }
+
+  /// The snapshot execution resumes from after a restart.
+  var newest: CheckpointSnapshot? { snapshots.max { $0.key < $1.key }?.value }
+
+  /// Stores a snapshot and removes those the runtime's store would.
+  mutating func store(_ snapshot: CheckpointSnapshot) {
+    snapshots[snapshot.order] = snapshot
+    prune()
+  }
+
+  /// Notes a stable checkpoint and removes the snapshots it supersedes.
+  mutating func stabilized(at order: OrderNumber) {
+    stable = max(stable, order)
+    prune()
+  }
+
+  private mutating func prune() {
+    let newestTwo = Set(snapshots.keys.sorted(by: >).prefix(2))
+    snapshots = snapshots.filter { $0.key >= stable || newestTwo.contains($0.key) }
   }
 
   /// Keeps the reservation ahead of a journaled counter value.
@@ -47,13 +71,14 @@ extension SimulationRun {
       replicas[r].disk.faulted = true
       replicas[r].disk.journals[0] = PillarRecovery(
         counterOnly: replicas[r].disk.reservations[0])
-      if fault.snapshotLost { replicas[r].disk.snapshot = nil }
+      if fault.snapshotLost { replicas[r].disk.snapshots = [:] }
     }
     var executed: OrderNumber = 0
-    if let snapshot = replicas[r].disk.snapshot {
+    if let snapshot = replicas[r].disk.newest {
       // Force-try: the snapshot was taken by this very service.
       try! execution.install(snapshot)
       executed = snapshot.order
+      for older in replicas[r].disk.snapshots.values { execution.keep(older) }
     }
     let pillars = (0..<configuration.pillarCount).map { u in
       let journal = replicas[r].disk.journals[u]
@@ -77,7 +102,7 @@ extension SimulationRun {
     carryOut(r, replicas[r].ordering.resume())
     // Its vote for the checkpoint it restored was lost with the others' memory of it
     // (a power cut): vote again, or the window may never move.
-    if let snapshot = replicas[r].disk.snapshot, !replicas[r].crashed {
+    if let snapshot = replicas[r].disk.newest, !replicas[r].crashed {
       input(r, .checkpointTaken(order: snapshot.order, stateDigest: snapshot.digest))
     }
   }

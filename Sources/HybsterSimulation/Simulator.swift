@@ -405,6 +405,7 @@ final class SimulationRun {
         return
       }
       try? replicas[r].execution.install(snapshot)
+      replicas[r].disk.store(snapshot)  // the runtime persists an installed snapshot too
       if replicas[r].isCorrect {
         // A stable checkpoint was executed by a correct replica: it is canonical.
         guard let hash = checker.chainHash(after: order) else {
@@ -491,6 +492,7 @@ final class SimulationRun {
       case .checkpointStable(let order, let digest):
         trace.record(now, .stable(replica, order))
         replicas[r].execution.checkpointStable(at: order)
+        replicas[r].disk.stabilized(at: order)
         if correct { fail(checker.stable(replica: replica, order: order, digest: digest)) }
       case .stateTransferNeeded(let order, _, _):
         trace.record(now, .stateTransferNeeded(replica, order))
@@ -587,7 +589,7 @@ final class SimulationRun {
     for reply in replies { sendReply(from: r, reply) }
     if let snapshot {
       // Durable before its CHECKPOINT leaves, as in the runtime.
-      replicas[r].disk.snapshot = snapshot
+      replicas[r].disk.store(snapshot)
       let digest = snapshot.digest
       if correct { fail(checker.snapshot(replica: replica, order: order, digest: digest)) }
       queue.schedule(

@@ -40,6 +40,23 @@ struct StorageSnapshotTests {
     #expect(try store.latest()?.bytes == [5])
   }
 
+  /// Simulator seed 670002643 (`--power-cut`): after a power cut the only replica
+  /// with the group's stable checkpoint had kept just its two newest snapshots, both
+  /// after it, and the replicas behind could never fetch the stable one.
+  @Test("the snapshot of the last stable checkpoint and every newer one are kept")
+  func keepsFromStable() throws {
+    let directory = try StorageFixture.directory()
+    defer { StorageFixture.remove(directory) }
+    var store = try SnapshotStore(directory: directory, prefix: "state")
+    for order in UInt64(1)...5 {
+      try store.write(order: order * 10, bytes: [UInt8(order)], keepingFrom: 20)
+    }
+    #expect(try store.orders() == [50, 40, 30, 20])
+    #expect(try store.verified(olderThan: 50).map(\.order) == [40, 30, 20])
+    try store.write(order: 60, bytes: [6], keepingFrom: 50)
+    #expect(try store.orders() == [60, 50])
+  }
+
   @Test("a corrupted newest snapshot is set aside and the older one returned")
   func corruptedNewestFallsBack() throws {
     let directory = try StorageFixture.directory()

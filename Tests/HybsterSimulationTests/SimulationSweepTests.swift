@@ -164,6 +164,11 @@ let regressionSeeds: [(seed: UInt64, options: SimulationOptions)] = [
   // pillar told to leave for view 4 while changing to 3 installed 3 and stayed, so
   // its replica's VIEW-CHANGE for 4 never had all its parts (it now leaves again).
   (630_000_553, SimulationOptions(forcedStrategy: .adaptive, pillars: 3, rotateLeaders: false)),
+  // Liveness after a power cut in which one replica lost its journal and snapshot and
+  // another lagged: the only replica with the stable checkpoint had kept just its
+  // newest snapshot, after it, so the others could never fetch it (the snapshots
+  // from the last stable checkpoint on are kept now).
+  (670_002_643, powerCut(SimulationOptions())),
 ]
 
 /// `options` with a power cut forced.

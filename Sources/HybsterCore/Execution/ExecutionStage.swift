@@ -76,6 +76,15 @@ public struct ExecutionStage<Service: ReplicatedService>: Sendable {
   /// How many stable snapshots before the newest one stay available.
   public static var stableSnapshotsKept: UInt64 { 2 }
 
+  /// Makes `snapshot`, one this replica took before and kept on disk, available to
+  /// state transfer again after a restart (issue 12): the group's stable checkpoint
+  /// may be older than the snapshot execution resumed from, and a replica behind
+  /// can only fetch that one.
+  public mutating func keep(_ snapshot: CheckpointSnapshot) {
+    guard snapshot.order < lastExecuted else { return }
+    snapshots[snapshot.order] = snapshot
+  }
+
   /// Installs a checkpoint fetched by state transfer (§5.2.2).
   public mutating func install(_ snapshot: CheckpointSnapshot) throws {
     try service.restore(from: snapshot.serviceState)

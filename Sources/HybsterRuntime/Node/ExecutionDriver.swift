@@ -68,6 +68,8 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
   private let maxParked: Int
   private var stallReported = false
   private var encodedSnapshots: [OrderNumber: EncodedSnapshot] = [:]
+  /// The last stable checkpoint: its snapshot stays on disk (``persistSnapshot(at:)``).
+  private var stableOrder: OrderNumber = 0
   /// Where checkpoint snapshots are made durable (issue 12); `nil` without a data
   /// directory.
   private let snapshotStore: SnapshotStore?
@@ -140,6 +142,7 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
         deliver(order: order, view: view, batch: batch, checkpoints: &checkpoints)
       case .checkpointStable(let order, let digest):
         stage.checkpointStable(at: order)
+        stableOrder = max(stableOrder, order)
         encodedSnapshots = encodedSnapshots.filter { $0.key >= order }
         if stallReported, order > stage.lastExecuted {
           fetchState(order: order, stateDigest: digest, from: stableSources)
@@ -312,7 +315,8 @@ final class ExecutionDriver<Service: ReplicatedService>: ExecutionDriverHandle, 
     guard let snapshotStore, let snapshot = stage.snapshots[order] else { return }
     do {
       let encoded = try SnapshotCodec.encode(snapshot)
-      try snapshotStore.write(order: order, bytes: Array(encoded.readableBytesView))
+      try snapshotStore.write(
+        order: order, bytes: Array(encoded.readableBytesView), keepingFrom: stableOrder)
     } catch {
       logger.critical("cannot write the snapshot at \(order): \(error); stopping")
       exit(74)  // EX_IOERR

@@ -245,7 +245,17 @@ public final class ReplicaNode: Service, Sendable {
     } catch {
       logger.error(
         "snapshot at \(latest.order) does not decode (\(error)); state transfer fetches the state")
+      return store
     }
+    // The older ones kept (from the last stable checkpoint on) serve state transfer:
+    // a replica behind can fetch only the group's stable checkpoint.
+    let reported = store.damage.count
+    for older in try store.verified(olderThan: latest.order) {
+      if let snapshot = try? SnapshotCodec.decode(ByteBuffer(bytes: older.bytes)) {
+        stage.keep(snapshot)
+      }
+    }
+    for damage in store.damage.dropFirst(reported) { logger.warning("snapshot: \(damage)") }
     return store
   }
 

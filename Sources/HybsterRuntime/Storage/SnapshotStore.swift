@@ -10,7 +10,8 @@
 ///
 /// ``write(order:bytes:)`` is atomic: a temporary file is written and fsync'd, renamed into
 /// place and the directory fsync'd, so a crash leaves the old set of snapshots or the new
-/// one, never a partial file under a snapshot name. Only the newest ``retained`` are kept.
+/// one, never a partial file under a snapshot name. The newest ``retained`` are kept, and
+/// every one from the caller's last stable checkpoint on.
 /// ``latest()`` returns the newest snapshot that verifies and sets damaged ones aside.
 public struct SnapshotStore: Sendable {
   /// The directory holding the snapshots.
@@ -57,9 +58,13 @@ public struct SnapshotStore: Sendable {
   }
 
   /// Durably stores `bytes` as the snapshot at `order` (replacing one at the same order),
-  /// then removes all but the newest ``retained`` snapshots (so a snapshot older than the
-  /// two newest is removed at once).
-  public func write(order: UInt64, bytes: [UInt8]) throws(StorageError) {
+  /// then removes the snapshots that are neither among the newest ``retained`` nor at or
+  /// after `stable`, the caller's last stable checkpoint: a replica behind can only
+  /// fetch that one by state transfer, and after a power cut the snapshots newer than
+  /// it may be all that is left of it elsewhere (issue 12).
+  public func write(order: UInt64, bytes: [UInt8], keepingFrom stable: UInt64 = .max)
+    throws(StorageError)
+  {
     let path = path(of: order)
     let temporary = path + ".tmp"
     let fd = try FileSystem.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
@@ -76,7 +81,7 @@ public struct SnapshotStore: Sendable {
     }
     try FileSystem.rename(temporary, to: path)
     if durability == .fsync { try FileSystem.syncDirectory(directory) }
-    let superseded = try orders().dropFirst(retained)
+    let superseded = try orders().dropFirst(retained).filter { $0 < stable }
     for old in superseded { try FileSystem.remove(self.path(of: old)) }
     if !superseded.isEmpty && durability == .fsync { try FileSystem.syncDirectory(directory) }
   }
@@ -100,6 +105,25 @@ public struct SnapshotStore: Sendable {
       }
     }
     return nil
+  }
+
+  /// Every snapshot older than `order` that verifies, newest first; damaged ones are
+  /// reported in ``damage`` and set aside as in ``latest()``.
+  public mutating func verified(olderThan order: UInt64) throws(StorageError) -> [(
+    order: UInt64, bytes: [UInt8]
+  )] {
+    var found: [(order: UInt64, bytes: [UInt8])] = []
+    for older in try orders() where older < order {
+      let path = path(of: older)
+      switch try read(path, order: older) {
+      case .success(let bytes):
+        found.append((older, bytes))
+      case .failure(let failure):
+        damage.append(.corrupt(path: path, offset: failure.offset, reason: failure.reason))
+        try FileSystem.rename(path, to: path + ".corrupt")
+      }
+    }
+    return found
   }
 
   /// Why a snapshot file was rejected, and where.
