@@ -37,14 +37,34 @@ struct DurabilityClusterTests {
         options: ReplicaNode.Options(dataDirectory: directory, durability: .fsync))
       return Task { try await node.run() }
     }
+
+    /// Stops every replica, waits until each has, and only then removes the data
+    /// directory: a replica that cannot write there stops its process, here the
+    /// test runner's.
+    func stop(_ tasks: [Task<Void, any Error>]) async {
+      for task in tasks { task.cancel() }
+      for task in tasks { _ = await task.result }
+      try? FileManager.default.removeItem(atPath: directory)
+    }
   }
 
   @Test(
     "a power cut of every replica loses no acknowledged write (1 and 2 pillars)", arguments: [1, 2])
   func powerCut(pillars: Int) async throws {
     let replicas = try Replicas.make(batch: 4, pillars: pillars, logLevel: .warning)
-    defer { try? FileManager.default.removeItem(atPath: replicas.directory) }
     var tasks = try (0..<3).map { try replicas.start(ReplicaID($0)) }
+    do {
+      try await powerCut(replicas, pillars: pillars, tasks: &tasks)
+    } catch {
+      await replicas.stop(tasks)
+      throw error
+    }
+    await replicas.stop(tasks)
+  }
+
+  func powerCut(_ replicas: Replicas, pillars: Int, tasks: inout [Task<Void, any Error>])
+    async throws
+  {
     try await KeyValueSession.run(replicas.config, credentials: try replicas.keys.credentials()) {
       run async throws -> Void in
       for i in 0..<120 {
@@ -57,7 +77,6 @@ struct DurabilityClusterTests {
     for task in tasks { _ = await task.result }
     let restart = ContinuousClock.now
     tasks = try (0..<3).map { try replicas.start(ReplicaID($0)) }
-    defer { for task in tasks { task.cancel() } }
     try await KeyValueSession.run(replicas.config, credentials: try replicas.keys.credentials()) {
       run async throws -> Void in
       #expect(try await run(.get(key: KeyValueSession.key(0))) == .value(KeyValueSession.value(0)))
@@ -77,10 +96,18 @@ struct DurabilityClusterTests {
   @Test("a replica whose journal is corrupted sets it aside, does not crash, and the group serves")
   func corruptedJournal() async throws {
     let replicas = try Replicas.make(batch: 1, pillars: 1, logLevel: .critical)
-    let directory = replicas.directory
-    defer { try? FileManager.default.removeItem(atPath: directory) }
     var tasks = try (0..<3).map { try replicas.start(ReplicaID($0)) }
-    defer { for task in tasks { task.cancel() } }
+    do {
+      try await corruptedJournal(replicas, tasks: &tasks)
+    } catch {
+      await replicas.stop(tasks)
+      throw error
+    }
+    await replicas.stop(tasks)
+  }
+
+  func corruptedJournal(_ replicas: Replicas, tasks: inout [Task<Void, any Error>]) async throws {
+    let directory = replicas.directory
     try await KeyValueSession.run(replicas.config, credentials: try replicas.keys.credentials()) {
       run async throws -> Void in
       for i in 0..<40 {

@@ -24,8 +24,9 @@ struct StateTransferClusterTests {
     let keys = ClusterSetup.generate(
       try LoopbackClusterTests.cluster(replicas: 3, service: .keyValue, batch: 1, pillars: pillars))
     let config = keys.config
+    // Removed at the end once every replica stopped (a replica that cannot write its
+    // data directory stops its process, here the test runner's); a failed run leaves it.
     let dataDirectory = NSTemporaryDirectory() + "hybster-restart-\(UUID().uuidString)"
-    defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
     var logger = Logger(label: "test")
     logger.logLevel = .warning
     let installed = Mutex<[ReplicaNode.StateInstalled]>([])
@@ -114,5 +115,8 @@ struct StateTransferClusterTests {
 
     await client.shutdown()
     try await group.shutdownGracefully()
+    for task in tasks { task.cancel() }
+    for task in tasks { _ = await task.result }
+    try? FileManager.default.removeItem(atPath: dataDirectory)
   }
 }
