@@ -89,22 +89,7 @@ public struct SnapshotStore: Sendable {
   /// The newest snapshot that verifies, or `nil` if there is none. Each newer one that does
   /// not verify is reported in ``damage`` and renamed to `*.corrupt`.
   public mutating func latest() throws(StorageError) -> (order: UInt64, bytes: [UInt8])? {
-    var setAside = false
-    defer {
-      if setAside && durability == .fsync { try? FileSystem.syncDirectory(directory) }
-    }
-    for order in try orders() {
-      let path = path(of: order)
-      switch try read(path, order: order) {
-      case .success(let bytes):
-        return (order, bytes)
-      case .failure(let failure):
-        damage.append(.corrupt(path: path, offset: failure.offset, reason: failure.reason))
-        try FileSystem.rename(path, to: path + ".corrupt")
-        setAside = true
-      }
-    }
-    return nil
+    try verified(try orders(), atMost: 1).first
   }
 
   /// Every snapshot older than `order` that verifies, newest first; damaged ones are
@@ -112,15 +97,28 @@ public struct SnapshotStore: Sendable {
   public mutating func verified(olderThan order: UInt64) throws(StorageError) -> [(
     order: UInt64, bytes: [UInt8]
   )] {
+    try verified(try orders().filter { $0 < order }, atMost: .max)
+  }
+
+  /// Reads the snapshots at `orders` in turn until `limit` verified: each that does not
+  /// is reported in ``damage`` and renamed to `*.corrupt` (the directory synced after).
+  private mutating func verified(_ orders: [UInt64], atMost limit: Int) throws(StorageError)
+    -> [(order: UInt64, bytes: [UInt8])]
+  {
     var found: [(order: UInt64, bytes: [UInt8])] = []
-    for older in try orders() where older < order {
-      let path = path(of: older)
-      switch try read(path, order: older) {
+    var setAside = false
+    defer {
+      if setAside && durability == .fsync { try? FileSystem.syncDirectory(directory) }
+    }
+    for order in orders where found.count < limit {
+      let path = path(of: order)
+      switch try read(path, order: order) {
       case .success(let bytes):
-        found.append((older, bytes))
+        found.append((order, bytes))
       case .failure(let failure):
         damage.append(.corrupt(path: path, offset: failure.offset, reason: failure.reason))
         try FileSystem.rename(path, to: path + ".corrupt")
+        setAside = true
       }
     }
     return found
