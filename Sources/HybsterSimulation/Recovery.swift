@@ -4,9 +4,8 @@ import TrInX
 
 /// What a simulated replica keeps across a crash (issue 12): each pillar's journal,
 /// folded record by record as the runtime folds what its disk returns, and the
-/// service snapshots of its checkpoints (each durable before its CHECKPOINT left):
-/// the newest two and every one from its last stable checkpoint on, as the
-/// runtime's snapshot store keeps them.
+/// service snapshots of its checkpoints (each durable before its CHECKPOINT left)
+/// that ``SnapshotRetention`` keeps, as the runtime's snapshot store does.
 struct SimDisk {
   var journals: [PillarRecovery]
   var snapshots: [OrderNumber: CheckpointSnapshot] = [:]
@@ -39,8 +38,9 @@ struct SimDisk {
   }
 
   private mutating func prune() {
-    let newestTwo = Set(snapshots.keys.sorted(by: >).prefix(2))
-    snapshots = snapshots.filter { $0.key >= stable || newestTwo.contains($0.key) }
+    for order in SnapshotRetention.superseded(Array(snapshots.keys), stable: stable) {
+      snapshots[order] = nil
+    }
   }
 
   /// Keeps the reservation ahead of a journaled counter value.

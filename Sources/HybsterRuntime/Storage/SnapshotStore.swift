@@ -1,3 +1,5 @@
+import HybsterCore
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -8,10 +10,11 @@
 /// `<prefix>-<order, 20 digits>.snap`, in one directory (see ``SnapshotFormat``). It stores
 /// opaque bytes and knows nothing about what they mean.
 ///
-/// ``write(order:bytes:)`` is atomic: a temporary file is written and fsync'd, renamed into
+/// ``write(order:bytes:keepingFrom:)`` is atomic: a temporary file is written and fsync'd, renamed into
 /// place and the directory fsync'd, so a crash leaves the old set of snapshots or the new
-/// one, never a partial file under a snapshot name. The newest ``retained`` are kept, and
-/// every one from the caller's last stable checkpoint on.
+/// one, never a partial file under a snapshot name. It keeps what
+/// ``HybsterCore/SnapshotRetention`` says: the newest ``retained``, and every one from the
+/// caller's last stable checkpoint on.
 /// ``latest()`` returns the newest snapshot that verifies and sets damaged ones aside.
 public struct SnapshotStore: Sendable {
   /// The directory holding the snapshots.
@@ -20,13 +23,14 @@ public struct SnapshotStore: Sendable {
   public let prefix: String
   /// Whether writes are forced to disk (``Durability/none`` skips every fsync).
   public let durability: Durability
-  /// How many snapshots ``write(order:bytes:)`` keeps: the newest two.
-  public let retained = 2
+  /// How many of the newest snapshots ``write(order:bytes:keepingFrom:)`` keeps whatever
+  /// is stable: two.
+  public let retained = SnapshotRetention.newest
   /// Damaged snapshots ``latest()`` found (and renamed to `*.corrupt`), oldest report first.
   public private(set) var damage: [StorageDamage] = []
 
   /// Opens (creating if needed) the snapshot directory and removes temporary files a crash
-  /// during ``write(order:bytes:)`` left.
+  /// during ``write(order:bytes:keepingFrom:)`` left.
   public init(directory: String, prefix: String, durability: Durability = .fsync)
     throws(StorageError)
   {
@@ -59,9 +63,7 @@ public struct SnapshotStore: Sendable {
 
   /// Durably stores `bytes` as the snapshot at `order` (replacing one at the same order),
   /// then removes the snapshots that are neither among the newest ``retained`` nor at or
-  /// after `stable`, the caller's last stable checkpoint: a replica behind can only
-  /// fetch that one by state transfer, and after a power cut the snapshots newer than
-  /// it may be all that is left of it elsewhere (issue 12).
+  /// after `stable`, the caller's last stable checkpoint (``HybsterCore/SnapshotRetention``).
   public func write(order: UInt64, bytes: [UInt8], keepingFrom stable: UInt64 = .max)
     throws(StorageError)
   {
@@ -81,7 +83,7 @@ public struct SnapshotStore: Sendable {
     }
     try FileSystem.rename(temporary, to: path)
     if durability == .fsync { try FileSystem.syncDirectory(directory) }
-    let superseded = try orders().dropFirst(retained).filter { $0 < stable }
+    let superseded = SnapshotRetention.superseded(try orders(), stable: stable)
     for old in superseded { try FileSystem.remove(self.path(of: old)) }
     if !superseded.isEmpty && durability == .fsync { try FileSystem.syncDirectory(directory) }
   }
