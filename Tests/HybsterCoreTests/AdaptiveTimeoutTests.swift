@@ -35,9 +35,8 @@ struct AdaptiveTimeoutTests {
   func followerSuspicion() {
     let configuration = testConfiguration()
     let credentials = Keys.credentials(client: 4, replicas: 3)
-    var follower = Keys.pillar(configuration, replica: 1)
     // A view settled for a timeout: a new leader gets the whole timeout.
-    for _ in 0..<configuration.viewChangeTimeoutTicks { _ = follower.handle(.tick) }
+    var follower = Self.settled(configuration, replica: 1)
     // A client sends to this follower; the leader never orders it.
     let request = credentials.request(lane: 0, sequence: 1, operation: [1])
     _ = follower.handle(.request(request))
@@ -60,9 +59,8 @@ struct AdaptiveTimeoutTests {
   func loadedLeaderIsNotSuspected() {
     let configuration = testConfiguration(k: 16, w: 64)
     let credentials = Keys.credentials(client: 4, replicas: 3)
-    var follower = Keys.pillar(configuration, replica: 1)
+    var follower = Self.settled(configuration, replica: 1)
     let timeout = Int(configuration.viewChangeTimeoutTicks)
-    for _ in 0..<timeout { _ = follower.handle(.tick) }
     _ = follower.handle(.request(credentials.request(lane: 0, sequence: 1, operation: [1])))
     // The leader orders other requests, one instance per tick, but not this one.
     for order in 1..<timeout {
@@ -78,8 +76,7 @@ struct AdaptiveTimeoutTests {
 
     // A follower that lags (order 1 is missing, so it delivers nothing) while the
     // leader's PREPAREs keep coming does not suspect the leader early either.
-    var lagging = Keys.pillar(configuration, replica: 2)
-    for _ in 0..<timeout { _ = lagging.handle(.tick) }
+    var lagging = Self.settled(configuration, replica: 2)
     _ = lagging.handle(.request(credentials.request(lane: 0, sequence: 1, operation: [1])))
     for order in 2...timeout {
       let other = credentials.request(lane: 1, sequence: UInt64(order), operation: [2])
@@ -97,8 +94,7 @@ struct AdaptiveTimeoutTests {
   func stateTransferEndsTheWait() {
     let configuration = testConfiguration()
     let credentials = Keys.credentials(client: 4, replicas: 3)
-    var follower = Keys.pillar(configuration, replica: 1)
-    for _ in 0..<configuration.viewChangeTimeoutTicks { _ = follower.handle(.tick) }
+    var follower = Self.settled(configuration, replica: 1)
     let executed = credentials.request(lane: 0, sequence: 1, operation: [1])
     let pending = credentials.request(lane: 1, sequence: 1, operation: [2])
     _ = follower.handle(.request(executed))
@@ -112,8 +108,7 @@ struct AdaptiveTimeoutTests {
 
     // Only the request the state did not execute is awaited: a leader that orders
     // nothing is suspected for it, and one that ordered it would not be.
-    var alone = Keys.pillar(configuration, replica: 1)
-    for _ in 0..<configuration.viewChangeTimeoutTicks { _ = alone.handle(.tick) }
+    var alone = Self.settled(configuration, replica: 1)
     _ = alone.handle(.request(executed))
     _ = alone.handle(.stateTransferred(order: 0, executed: replies))
     #expect(alone.awaitedCount == 0)
@@ -121,5 +116,15 @@ struct AdaptiveTimeoutTests {
     #expect(!alone.isChangingView)
     for _ in 0..<(2 * configuration.viewChangeTimeoutTicks) { _ = follower.handle(.tick) }
     #expect(follower.isChangingView)
+  }
+
+  /// A follower in view 0 once the view is a timeout old (a new view's leader gets
+  /// the whole timeout, whatever the measured delays).
+  static func settled(_ configuration: ProtocolConfiguration, replica: ReplicaID)
+    -> OrderingPillar
+  {
+    var pillar = Keys.pillar(configuration, replica: replica)
+    for _ in 0..<configuration.viewChangeTimeoutTicks { _ = pillar.handle(.tick) }
+    return pillar
   }
 }
